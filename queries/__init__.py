@@ -1,0 +1,1 @@
+"""holo.queries"""
