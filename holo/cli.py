@@ -1,0 +1,80 @@
+"""`holo` on the command line: one subcommand per module in holo.cli_commands.
+
+No Python traceback reaches a user: a UserError prints its message and exits 2;
+anything unexpected prints one line naming the log file that holds the details.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+import tempfile
+import traceback
+from collections.abc import Sequence
+from pathlib import Path
+
+from holo import __version__
+from holo.errors import UserError
+
+COMMANDS: dict[str, str] = {
+    "build": "compile what changed and load it",
+    "check": "report diagnostics without compiling",
+    "test": "run the tests an edit can affect",
+    "watch": "rebuild, reload and retest on every save",
+    "lsp": "serve the Language Server Protocol over stdio",
+    "explain": "say why a module or query was recomputed",
+}
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+def _log_file() -> Path:
+    return Path(tempfile.gettempdir()) / f"holo-{os.getuid()}.log"
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="holo", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action="version", version=f"holo {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, help_text in COMMANDS.items():
+        module = importlib.import_module(f"holo.cli_commands.{name}")
+        command_parser = sub.add_parser(name, help=help_text, description=help_text)
+        module.add_arguments(command_parser)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        parser.print_help()
+        return EXIT_USAGE
+    logging.basicConfig(
+        filename=None if args.verbose else str(_log_file()),
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(process)d %(name)s %(levelname)s %(message)s",
+    )
+    module = importlib.import_module(f"holo.cli_commands.{args.command}")
+    try:
+        return int(module.run(args))
+    except UserError as e:
+        print(f"holo {args.command}: {e}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+    except Exception as e:  # the user gets one line; the log gets the traceback
+        logging.getLogger("holo").error("internal error\n%s", traceback.format_exc())
+        print(
+            f"holo {args.command}: internal error: {type(e).__name__}: {e} "
+            f"(details in {_log_file()})",
+            file=sys.stderr,
+        )
+        return EXIT_USAGE
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,15 @@
+"""`holo build`."""
+
+from __future__ import annotations
+
+import argparse
+
+from holo.errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", help="project directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UserError("'build' is not available yet")

@@ -1,0 +1,15 @@
+"""`holo check`."""
+
+from __future__ import annotations
+
+import argparse
+
+from holo.errors import UserError
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("path", nargs="?", default=".", help="project directory")
+
+
+def run(args: argparse.Namespace) -> int:
+    raise UserError("'check' is not available yet")

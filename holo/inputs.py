@@ -1,0 +1,103 @@
+"""The inputs of the query graph: everything a query may know about the world.
+
+Architecture invariant: queries never read files, clocks or the environment.
+The CLI, the watcher and the language server read those and set the inputs
+below; every derived fact is a query over them. Durabilities: workspace files
+LOW, project configuration MEDIUM, OTP and dependency facts HIGH.
+
+File keys are project-relative POSIX paths for files under the project root
+("src/shop.erl", "include/shop.hrl") and absolute paths for anything outside
+it (OTP's headers), so results computed in one checkout are valid in another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from holo.diagnostics import Diagnostic
+from holo.engine import Input, record
+
+
+@record("holo.Macro")
+@dataclass(frozen=True)
+class MacroOption:
+    """A macro given on the command line or in erl_opts: ``{d, Name}`` or ``{d, Name, Value}``."""
+
+    name: str
+    value: str | None  # the value as Erlang source text, None for {d, Name}
+
+
+@record("holo.ErlOpts")
+@dataclass(frozen=True)
+class ErlOpts:
+    include_dirs: tuple[str, ...] = ()  # {i, Dir}, relative to the project root
+    macros: tuple[MacroOption, ...] = ()
+    parse_transforms: tuple[str, ...] = ()
+    debug_info: bool = True
+    warnings: tuple[str, ...] = ()  # warn_* / nowarn_* / warnings_as_errors, as atoms
+    # The whole erl_opts list as Erlang source text ("[debug_info, {i, \"inc\"}]"),
+    # handed to OTP's compiler as it is. "[]" when there is none.
+    source: str = "[]"
+
+
+@record("holo.App")
+@dataclass(frozen=True)
+class AppModel:
+    name: str
+    dir: str  # relative to the project root; "" for a single-app project
+    src_dirs: tuple[str, ...]  # relative to the project root
+    include_dirs: tuple[str, ...]
+    test_dirs: tuple[str, ...]
+    app_src: str | None  # path of the .app.src, if any
+    is_dependency: bool  # fetched under _build/default/lib (not _checkouts, which are the user's)
+    erl_opts: ErlOpts
+
+
+@record("holo.ProjectModel")
+@dataclass(frozen=True)
+class ProjectModel:
+    kind: str  # "rebar3" | "erlang.mk" | "plain"
+    apps: tuple[AppModel, ...]
+    erl_opts: ErlOpts  # the top-level erl_opts; each app's own are in AppModel.erl_opts
+    extra_src_dirs: tuple[str, ...]
+    diagnostics: tuple[Diagnostic, ...]  # rebar.config that does not parse, and the like
+
+
+@record("holo.OtpInfo")
+@dataclass(frozen=True)
+class OtpInfo:
+    version: str  # "25.2.3"
+    release: str  # "25"
+    root: str  # absolute: /usr/lib/erlang
+    lib_dirs: tuple[tuple[str, str], ...]  # (app name, absolute lib dir), sorted by name
+
+
+@record("holo.ExternalModule")
+@dataclass(frozen=True)
+class ExternalModule:
+    """What holo knows of a module it does not analyse from source (OTP's)."""
+
+    name: str
+    app: str
+    exports: frozenset[tuple[str, int]]
+    callbacks: frozenset[tuple[str, int]]  # non-empty when the module is a behaviour
+    optional_callbacks: frozenset[tuple[str, int]]
+
+
+# The text of a file, or None where there is no such file. Workspace files are
+# LOW durability; OTP and dependency files HIGH.
+file_text: Input[bytes | None] = Input("file_text", default=None)
+
+# Every .erl and .hrl path of the project (apps, checkouts and fetched
+# dependencies), as a sorted tuple. Adding or deleting a file changes it.
+workspace_files: Input[tuple[str, ...]] = Input("workspace_files", default=())
+
+# The project's shape and options, from rebar.config and the directory layout.
+project_model: Input[ProjectModel] = Input("project_model")
+
+# Where OTP is and which version: a fact of the machine, HIGH durability.
+otp_info: Input[OtpInfo] = Input("otp_info")
+
+# OTP's modules by name, with their exports and behaviour callbacks; None for
+# a module OTP does not have. HIGH durability, cached per OTP version.
+external_module: Input[ExternalModule | None] = Input("external_module", default=None)
