@@ -101,3 +101,9 @@ otp_info: Input[OtpInfo] = Input("otp_info")
 # OTP's modules by name, with their exports and behaviour callbacks; None for
 # a module OTP does not have. HIGH durability, cached per OTP version.
 external_module: Input[ExternalModule | None] = Input("external_module", default=None)
+
+# The (name, arity) pairs OTP auto-imports from `erlang` into every module
+# (erl_internal:bif/2), so `length(L)` is not an undefined local call.
+auto_imported_bifs: Input[frozenset[tuple[str, int]]] = Input(
+    "auto_imported_bifs", default=frozenset()
+)

@@ -327,7 +327,8 @@ class Database:
 
     def _persist_key(self, slot: Slot) -> bytes:
         q, key = slot
-        return codec.digest(self.salt, b"memo", q.name.encode(), b"%d" % q.version, codec.encode(key))
+        version = b"%d" % q.version
+        return codec.digest(self.salt, b"memo", q.name.encode(), version, codec.encode(key))
 
     def _fingerprint(self, slot: Slot) -> bytes:
         holder: _InputSlot | Memo | None
@@ -413,7 +414,7 @@ class Database:
     # -------------------------------------------------------- introspection
 
     def explain(self, q: Query[Any] | Input[Any], *key: Any) -> list[str]:
-        """Why ``q(*key)`` has the value it has: the chain from it down to the input that changed."""
+        """Why ``q(*key)`` was last computed: the chain down to the input that changed."""
         lines: list[str] = []
         slot: Slot | None = (q, key)
         seen: set[Slot] = set()
