@@ -1,4 +1,4 @@
-"""The engine's behaviours one at a time: memoising, early cutoff, durability, cycles, cancellation."""
+"""The engine one behaviour at a time: memoising, early cutoff, durability, cycles, cancellation."""
 
 from __future__ import annotations
 

@@ -37,7 +37,7 @@ class Read:
 
 @dataclass(frozen=True)
 class Program:
-    """first is always read; if its value is even, the `then` reads follow, else the `otherwise` ones."""
+    """Reads `first`; if its value is even, then the `then` reads, else the `otherwise` ones."""
 
     first: Read
     then: tuple[Read, ...]
