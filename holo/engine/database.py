@@ -10,6 +10,11 @@ How a fetch works (salsa's algorithm, see docs/architecture.md):
 4. A re-executed query whose new value equals the old keeps its old
    ``changed_at`` (early cutoff), so nothing downstream re-runs.
 
+Between 2 and 3 sits a shortcut taken from DICE: the database keeps reverse
+edges, and setting an input marks its transitive dependents dirty. A memo that
+is not dirty is valid without looking at its dependencies, so re-verifying
+after an edit costs what the edit can reach, not the size of the graph.
+
 A persistent query that has no memo in memory looks in the store for a record
 of its last result: the dependencies it read, with their fingerprints. If each
 dependency, fetched in order, still has the recorded fingerprint, the stored
@@ -27,6 +32,7 @@ import threading
 from collections import deque
 from collections.abc import Iterator
 from contextlib import contextmanager
+from threading import get_ident
 from typing import Any
 
 from holo.engine import codec
@@ -73,6 +79,7 @@ class Memo:
         "reason",
         "reason_detail",
         "fp",
+        "dirty",
     )
 
     def __init__(
@@ -94,6 +101,8 @@ class Memo:
         self.reason = reason
         self.reason_detail = reason_detail
         self.fp: bytes | None = None
+        # Set when an input this memo transitively read has changed since it was verified.
+        self.dirty = False
 
 
 class _Frame:
@@ -131,6 +140,7 @@ class Database:
         self._last_changed = [1] * len(Durability)
         self._inputs: dict[Slot, _InputSlot] = {}
         self._memos: dict[Slot, Memo] = {}
+        self._dependents: dict[Slot, set[Slot]] = {}
         self._unsaved: set[Slot] = set()
         self._stack: list[_Frame] = []
         self._active: dict[Slot, None] = {}
@@ -148,19 +158,17 @@ class Database:
 
     def fetch(self, q: Query[Any], key: tuple[Any, ...]) -> Any:
         """The value of ``q(*key)`` in the current revision, recording the read."""
-        if self._owner != threading.get_ident():
-            with self._reading():
-                return self.fetch(q, key)
-        if self._cancel_requested and self._stack:
-            raise Cancelled()
+        if self._owner != get_ident():
+            return self._fetch_from_outside(q, key)
         slot = (q, key)
+        stack = self._stack
         memo = self._memos.get(slot)
         if memo is None or memo.verified_at != self._revision:
+            if self._cancel_requested and stack:
+                raise Cancelled()
             memo = self._refresh(slot, memo)
-        else:
-            self.stats.hits[q.name] += 1
-        if self._stack:
-            frame = self._stack[-1]
+        if stack:
+            frame = stack[-1]
             frame.deps.append(slot)
             if memo.durability < frame.durability:
                 frame.durability = memo.durability
@@ -168,8 +176,23 @@ class Database:
                 frame.changed_at = memo.changed_at
         return memo.value
 
+    def _fetch_from_outside(self, q: Query[Any], key: tuple[Any, ...]) -> Any:
+        # Inlined rather than `with self._reading()`: this is every caller's hot path.
+        self._lock.acquire()
+        self._owner = get_ident()
+        self._read_this_revision = True
+        try:
+            memo = self._memos.get((q, key))
+            if memo is not None and memo.verified_at == self._revision:
+                return memo.value
+            return self.fetch(q, key)
+        finally:
+            self._owner = None
+            self._active.clear()
+            self._lock.release()
+
     def read_input(self, inp: Input[Any], key: tuple[Any, ...]) -> Any:
-        if self._owner != threading.get_ident():
+        if self._owner != get_ident():
             with self._reading():
                 return self.read_input(inp, key)
         slot = (inp, key)
@@ -193,7 +216,7 @@ class Database:
     @contextmanager
     def _reading(self) -> Iterator[None]:
         with self._lock:
-            self._owner = threading.get_ident()
+            self._owner = get_ident()
             self._read_this_revision = True
             try:
                 yield
@@ -226,7 +249,7 @@ class Database:
                 if stale_dep is not None:
                     return self._execute(slot, None, Reason.STALE_CACHE, stale_dep)
                 return self._execute(slot, None, Reason.NEW, None)
-            if self._last_changed[memo.durability] <= memo.verified_at:
+            if self._last_changed[memo.durability] <= memo.verified_at or not memo.dirty:
                 memo.verified_at = self._revision
                 self.stats.reused[slot[0].name] += 1
                 return memo
@@ -236,6 +259,7 @@ class Database:
                 if self._changed_after(dep, memo.verified_at):
                     return self._execute(slot, memo, Reason.DEPENDENCY, dep)
             memo.verified_at = self._revision
+            memo.dirty = False
             self.stats.reused[slot[0].name] += 1
             return memo
         finally:
@@ -269,10 +293,43 @@ class Database:
         )
         if old is not None and value is old.value:
             memo.fp = old.fp
+        self._link(slot, old.deps if old is not None else (), memo.deps)
         self._memos[slot] = memo
         if q.persist:
             self._unsaved.add(slot)
         return memo
+
+    def _link(self, slot: Slot, old_deps: tuple[Slot, ...], new_deps: tuple[Slot, ...]) -> None:
+        """Keep the reverse edges in step with what the memo read."""
+        if old_deps == new_deps:
+            return
+        dependents = self._dependents
+        for dep in set(old_deps).difference(new_deps):
+            users = dependents.get(dep)
+            if users is not None:
+                users.discard(slot)
+        for dep in new_deps:
+            users = dependents.get(dep)
+            if users is None:
+                dependents[dep] = {slot}
+            else:
+                users.add(slot)
+
+    def _mark_dirty(self, slot: Slot) -> None:
+        """Mark everything that transitively read ``slot``.
+
+        Invariant: a dirty memo's dependents are dirty too, so the walk stops
+        at memos already marked.
+        """
+        pending = list(self._dependents.get(slot, ()))
+        memos, dependents = self._memos, self._dependents
+        while pending:
+            user = pending.pop()
+            memo = memos.get(user)
+            if memo is None or memo.dirty:
+                continue
+            memo.dirty = True
+            pending.extend(dependents.get(user, ()))
 
     # ------------------------------------------------------------- writing
 
@@ -286,6 +343,7 @@ class Database:
                 return False
             self._bump(max(durability, s.durability) if s is not None else durability)
             self._inputs[slot] = _InputSlot(value, self._revision, durability)
+            self._mark_dirty(slot)
             return True
 
     def remove_input(self, inp: Input[Any], key: tuple[Any, ...]) -> bool:
@@ -299,6 +357,7 @@ class Database:
                 self._inputs[slot] = _InputSlot(inp.default, self._revision, Durability.LOW)
             else:
                 del self._inputs[slot]
+            self._mark_dirty(slot)
             return True
 
     def input_keys(self, inp: Input[Any]) -> list[tuple[Any, ...]]:
@@ -307,7 +366,7 @@ class Database:
 
     @contextmanager
     def _writing(self) -> Iterator[None]:
-        if self._owner == threading.get_ident() and self._stack:
+        if self._owner == get_ident() and self._stack:
             raise EngineError("a query must not set inputs")
         self._cancel_requested = True
         with self._lock:
@@ -386,6 +445,7 @@ class Database:
             Reason.LOADED,
             None,
         )
+        self._link(slot, (), memo.deps)
         self._memos[slot] = memo
         self.stats.loaded[slot[0].name] += 1
         return memo, None

@@ -13,7 +13,6 @@ class RevisionStats:
     revision: int
     executed: Counter[str] = field(default_factory=Counter)  # the function ran
     reused: Counter[str] = field(default_factory=Counter)  # re-verified without running
-    hits: Counter[str] = field(default_factory=Counter)  # already verified in this revision
     loaded: Counter[str] = field(default_factory=Counter)  # restored from the persistent cache
     backdated: Counter[str] = field(default_factory=Counter)  # ran, value equal: cut off early
 
