@@ -1,0 +1,101 @@
+"""File events from watchfiles, filtered to what matters to an Erlang project and batched.
+
+One burst of events is one batch: an editor's atomic save (write a temporary
+file, rename it over the original), a formatter touching ten files, a
+`git checkout` touching five hundred. A batch says which paths may have
+changed; the Workspace re-reads them and decides what really did.
+"""
+
+from __future__ import annotations
+
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import watchfiles
+
+# Files whose change can change a build: sources, headers, and the configuration
+# the project model is read from.
+RELEVANT_SUFFIXES = (".erl", ".hrl", ".app.src")
+RELEVANT_NAMES = frozenset({"rebar.config", "rebar.config.script", "rebar.lock", "erlang.mk"})
+
+IGNORED_DIRS = frozenset({"_build", ".git", ".hg", ".svn", "node_modules", ".venv", ".holo"})
+
+# Editors' swap, backup, lock and temporary files.
+EDITOR_DEBRIS = re.compile(
+    r"""(
+        ^\.\#              # emacs lock files
+      | ^\#.*\#$           # emacs auto-save
+      | ~$                 # backups of many editors
+      | \.sw[a-p]$         # vim swap files
+      | ^4913$             # vim's write-permission probe
+      | ___jb_\w+___$      # JetBrains safe-write temporaries
+      | \.kate-swp$
+      | \.(tmp|bak|orig)$
+    )""",
+    re.VERBOSE,
+)
+
+# A burst ends when no new event arrives for STEP_MS; no batch waits longer than DEBOUNCE_MS.
+STEP_MS = 50
+DEBOUNCE_MS = 1600
+
+
+@dataclass(frozen=True)
+class ChangeBatch:
+    paths: frozenset[Path]  # absolute; added, modified and deleted alike
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+
+class ProjectFilter:
+    """watchfiles filter: the project's relevant files, minus build output, VCS, editor debris."""
+
+    def __init__(self, root: Path, ignored: tuple[Path, ...] = ()) -> None:
+        self.root = root.resolve()
+        self.ignored = tuple(p.resolve() for p in ignored)
+
+    def __call__(self, change: watchfiles.Change, path: str) -> bool:
+        return self.is_relevant(Path(path))
+
+    def is_relevant(self, path: Path) -> bool:
+        name = path.name
+        if not (name in RELEVANT_NAMES or name.endswith(RELEVANT_SUFFIXES)):
+            return False
+        if EDITOR_DEBRIS.search(name):
+            return False
+        try:
+            relative = path.relative_to(self.root)
+        except ValueError:
+            return False
+        if any(part in IGNORED_DIRS for part in relative.parts[:-1]):
+            return False
+        return not any(path == p or p in path.parents for p in self.ignored)
+
+
+def change_batches(
+    root: Path,
+    *,
+    ignored: tuple[Path, ...] = (),
+    stop: threading.Event | None = None,
+    step_ms: int = STEP_MS,
+    debounce_ms: int = DEBOUNCE_MS,
+) -> Iterator[ChangeBatch]:
+    """Yield one batch per burst of relevant changes under root, until ``stop`` is set."""
+    project_filter = ProjectFilter(root, ignored)
+    for changes in watchfiles.watch(
+        root,
+        watch_filter=project_filter,
+        step=step_ms,
+        debounce=debounce_ms,
+        stop_event=stop,
+        raise_interrupt=False,
+        rust_timeout=500,
+        yield_on_timeout=False,
+    ):
+        paths = frozenset(Path(p) for _, p in changes)
+        if paths:
+            yield ChangeBatch(paths)
