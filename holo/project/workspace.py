@@ -1,0 +1,294 @@
+"""The edge between the file system and the query graph: the only place project inputs are set.
+
+Architecture invariant: queries never read files, clocks or the environment.
+The :class:`Workspace` reads them -- the project's layout and configuration,
+its source files, OTP's modules and headers -- and sets the inputs of
+:mod:`holo.inputs`; the watcher calls :meth:`Workspace.apply_changes` with the
+paths that changed on disk, and the language server calls
+:meth:`Workspace.set_overlay` for buffers the editor has not saved.
+
+Texts are set for every source file and every app's ``.app.src``.
+Durabilities: project sources LOW, project configuration (the model, the
+.app.src texts) MEDIUM, fetched dependencies' files and everything about OTP
+HIGH (an edit in the project then confirms every OTP-derived fact with one
+comparison).
+
+Two invariants hold after every public call:
+
+* ``workspace_files`` is exactly the project's source paths whose text is not
+  None (a file that cannot be read is, for holo, not there);
+* an overlay wins over the disk for its path until it is cleared.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from holo.engine import Database, Durability, Store
+from holo.inputs import (
+    OtpInfo,
+    auto_imported_bifs,
+    external_module,
+    file_text,
+    otp_info,
+    project_model,
+    workspace_files,
+)
+from holo.project.discover import DiscoveredProject, discover
+from holo.project.otp import (
+    locate_otp,
+    otp_auto_imported_bifs,
+    otp_header_paths,
+    otp_modules,
+)
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChangeSummary:
+    """Which inputs a call actually changed (an equal value is no change)."""
+
+    changed_files: tuple[str, ...] = ()  # file_text keys whose text changed, sorted
+    added: tuple[str, ...] = ()  # paths that joined workspace_files
+    removed: tuple[str, ...] = ()  # paths that left workspace_files
+    project_changed: bool = False  # project_model changed
+    files_changed: bool = False  # workspace_files changed
+
+    def __bool__(self) -> bool:
+        return bool(self.changed_files) or self.project_changed or self.files_changed
+
+
+class _Changes:
+    def __init__(self) -> None:
+        self.texts: set[str] = set()
+        self.project = False
+
+    def summary(self, before: set[str], after: set[str]) -> ChangeSummary:
+        return ChangeSummary(
+            changed_files=tuple(sorted(self.texts)),
+            added=tuple(sorted(after - before)),
+            removed=tuple(sorted(before - after)),
+            project_changed=self.project,
+            files_changed=before != after,
+        )
+
+
+def read_file(path: Path) -> bytes | None:
+    """A file's bytes, or None when there is no readable file there (a warning if it exists)."""
+    try:
+        return path.read_bytes()
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return None
+    except OSError as e:
+        log.warning("cannot read %s (%s); treating it as absent", path, e.strerror or e)
+        return None
+
+
+class Workspace:
+    """A project on disk mirrored into a :class:`Database`'s inputs."""
+
+    def __init__(self, db: Database, project: DiscoveredProject, otp: OtpInfo) -> None:
+        self.db = db
+        self._project = project
+        self.otp = otp
+        self._lock = threading.RLock()
+        self._overlays: dict[str, bytes] = {}
+        self._texts: set[str] = set()  # file_text keys this workspace has set
+        self._files: set[str] = set()  # what workspace_files holds
+        self._otp_headers: set[str] = set()
+
+    # ------------------------------------------------------------ opening
+
+    @classmethod
+    def open(
+        cls,
+        root: Path | str,
+        db: Database,
+        store: Store | None = None,
+        otp: OtpInfo | None = None,
+    ) -> Workspace:
+        """Discover the project at ``root`` and set every input of :mod:`holo.inputs`.
+
+        ``store`` (default: the database's) caches OTP's module table across runs.
+        """
+        project = discover(root)
+        otp = otp or locate_otp()
+        ws = cls(db, project, otp)
+        ws._set_otp_inputs(store if store is not None else db.store)
+        with ws._lock:
+            project_model.set(db, value=project.model, durability=Durability.MEDIUM)
+            changes = _Changes()
+            for rel in (*project.files, *project.app_src_files):
+                ws._sync(rel, changes)
+            ws._publish_files()
+        return ws
+
+    def _set_otp_inputs(self, store: Store | None) -> None:
+        db, high = self.db, Durability.HIGH
+        otp_info.set(db, value=self.otp, durability=high)
+        for name, module in otp_modules(self.otp, store).items():
+            external_module.set(db, name, value=module, durability=high)
+        auto_imported_bifs.set(db, value=otp_auto_imported_bifs(self.otp), durability=high)
+        for header in otp_header_paths(self.otp):
+            text = read_file(header)
+            if text is not None:
+                key = header.as_posix()
+                file_text.set(db, key, value=text, durability=high)
+                self._otp_headers.add(key)
+                self._texts.add(key)
+
+    # ------------------------------------------------------------- state
+
+    @property
+    def project(self) -> DiscoveredProject:
+        return self._project
+
+    @property
+    def root(self) -> Path:
+        return self._project.root
+
+    @property
+    def files(self) -> tuple[str, ...]:
+        """The current value of ``workspace_files``."""
+        with self._lock:
+            return tuple(sorted(self._files))
+
+    @property
+    def overlays(self) -> dict[str, bytes]:
+        with self._lock:
+            return dict(self._overlays)
+
+    def key(self, path: Path | str) -> str:
+        """The file_text key of a path: project-relative inside the project, absolute outside."""
+        try:
+            return self._project.rel(path)
+        except ValueError:
+            return Path(os.path.abspath(path)).as_posix()
+
+    # ----------------------------------------------------------- changes
+
+    def apply_changes(self, paths: Iterable[Path | str]) -> ChangeSummary:
+        """Re-read exactly these paths (new, modified or deleted files, or directories).
+
+        A changed rebar.config, .app.src or erlang.mk Makefile re-discovers the
+        project first. Paths outside the project are ignored.
+        """
+        with self._lock:
+            before = set(self._files)
+            changes = _Changes()
+            keys: list[str] = []
+            for path in paths:
+                try:
+                    keys.append(self._project.rel(path))
+                except ValueError:
+                    log.debug("ignoring %s: outside the project", path)
+            if any(self._project.is_config(k) for k in keys):
+                self._rediscover(changes)
+            for key in dict.fromkeys(keys):
+                for rel in self._affected(key):
+                    self._sync(rel, changes)
+            self._publish_files()
+            return changes.summary(before, self._files)
+
+    def rediscover(self) -> ChangeSummary:
+        """Discover the project again and bring every input in line with it."""
+        with self._lock:
+            before = set(self._files)
+            changes = _Changes()
+            self._rediscover(changes)
+            self._publish_files()
+            return changes.summary(before, self._files)
+
+    def set_overlay(self, path: Path | str, text: bytes | None) -> ChangeSummary:
+        """An editor buffer's unsaved text for ``path``; None clears it (the disk wins again)."""
+        with self._lock:
+            before = set(self._files)
+            changes = _Changes()
+            key = self.key(path)
+            if text is None:
+                self._overlays.pop(key, None)
+            else:
+                self._overlays[key] = bytes(text)
+            self._sync(key, changes)
+            self._publish_files()
+            return changes.summary(before, self._files)
+
+    # ---------------------------------------------------------- internals
+
+    def _affected(self, key: str) -> list[str]:
+        """The file keys a reported path stands for: itself, or what a directory held or holds."""
+        directory = self._project.abs(key)
+        if not directory.is_dir():
+            prefix = f"{key}/"
+            return [key, *sorted(k for k in self._texts if k.startswith(prefix))]
+        prefix = f"{key}/" if key else ""
+        found = {k for k in self._texts if k.startswith(prefix) and not k.startswith("/")}
+        for dirpath, dirnames, filenames in os.walk(directory):
+            dirnames[:] = [d for d in dirnames if not d.startswith(".")]
+            base = self._project.rel(dirpath)
+            found.update(
+                rel
+                for rel in (f"{base}/{name}" if base else name for name in filenames)
+                if self._project.is_tracked(rel)
+            )
+        return sorted(found)
+
+    def _rediscover(self, changes: _Changes) -> None:
+        old = self._project
+        new = discover(old.root)
+        self._project = new
+        if project_model.set(self.db, value=new.model, durability=Durability.MEDIUM):
+            changes.project = True
+        old_keys = {k for k in self._texts if not k.startswith("/")}
+        new_keys = {*new.files, *new.app_src_files}
+        for rel in sorted(old_keys | new_keys):
+            unmoved = rel in old_keys and rel in new_keys and old.is_tracked(rel)
+            if unmoved and self._durability(rel, old) == self._durability(rel, new):
+                continue
+            self._sync(rel, changes)
+
+    def _durability(self, key: str, project: DiscoveredProject | None = None) -> Durability:
+        project = project or self._project
+        if key in self._overlays:
+            return Durability.LOW
+        if key.startswith("/"):
+            return Durability.HIGH if key in self._otp_headers else Durability.LOW
+        if project.is_dependency_file(key):
+            return Durability.HIGH
+        return Durability.MEDIUM if key in project.app_src_files else Durability.LOW
+
+    def _disk_text(self, key: str) -> bytes | None:
+        if key.startswith("/"):
+            return read_file(Path(key)) if key in self._otp_headers else None
+        if not self._project.is_tracked(key):
+            return None
+        return read_file(self._project.abs(key))
+
+    def _sync(self, key: str, changes: _Changes) -> None:
+        """Bring file_text(key) and membership in workspace_files in line with disk and overlays."""
+        text = self._overlays.get(key)
+        if text is None:
+            text = self._disk_text(key)
+        if text is None:
+            if key in self._texts:
+                self._texts.discard(key)
+                if file_text.remove(self.db, key):
+                    changes.texts.add(key)
+            self._files.discard(key)
+            return
+        if file_text.set(self.db, key, value=text, durability=self._durability(key)):
+            changes.texts.add(key)
+        self._texts.add(key)
+        if not key.startswith("/") and self._project.is_source(key):
+            self._files.add(key)
+        else:
+            self._files.discard(key)
+
+    def _publish_files(self) -> None:
+        workspace_files.set(self.db, value=tuple(sorted(self._files)), durability=Durability.LOW)
