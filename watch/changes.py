@@ -19,7 +19,9 @@ import watchfiles
 # Files whose change can change a build: sources, headers, and the configuration
 # the project model is read from.
 RELEVANT_SUFFIXES = (".erl", ".hrl", ".app.src")
-RELEVANT_NAMES = frozenset({"rebar.config", "rebar.config.script", "rebar.lock", "erlang.mk"})
+RELEVANT_NAMES = frozenset(
+    {"rebar.config", "rebar.config.script", "rebar.lock", "erlang.mk", "Makefile"}
+)
 
 IGNORED_DIRS = frozenset({"_build", ".git", ".hg", ".svn", "node_modules", ".venv", ".holo"})
 
@@ -63,7 +65,10 @@ class ProjectFilter:
 
     def is_relevant(self, path: Path) -> bool:
         name = path.name
-        if not (name in RELEVANT_NAMES or name.endswith(RELEVANT_SUFFIXES)):
+        # A directory moved in or out holds sources too; a deleted one can only
+        # be told by its lack of a suffix. The Workspace sorts out the rest.
+        maybe_directory = "." not in name and not path.is_file()
+        if not (name in RELEVANT_NAMES or name.endswith(RELEVANT_SUFFIXES) or maybe_directory):
             return False
         if EDITOR_DEBRIS.search(name):
             return False

@@ -100,6 +100,16 @@ def test_new_deleted_and_renamed_files_and_config_changes_are_reported(
     assert watcher.next().paths == {project / "rebar.config"}
 
 
+def test_a_directory_moved_into_the_project_is_reported(
+    project: Path, watcher: Watcher, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    outside = tmp_path_factory.mktemp("outside") / "lib"
+    outside.mkdir()
+    (outside / "moved.erl").write_text("-module(moved).\n")
+    os.rename(outside, project / "src" / "lib")
+    assert project / "src" / "lib" in watcher.next().paths
+
+
 def test_a_burst_like_a_checkout_is_one_batch(project: Path, watcher: Watcher) -> None:
     written = set()
     for i in range(200):
