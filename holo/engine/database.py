@@ -149,6 +149,10 @@ class Database:
         self._cancel_requested = False
         self.stats = RevisionStats(self._revision)
         self.history: deque[RevisionStats] = deque(maxlen=64)
+        # Outside functions a query may call, each a pure function of its
+        # arguments memoised by content (OTP's compiler, as "compiler"). Set by
+        # the edge that owns them; queries reach them as db.services[name].
+        self.services: dict[str, Any] = {}
 
     # ----------------------------------------------------------------- reading
 

@@ -1,0 +1,92 @@
+"""OTP's compiler as a pure function: a compile job's result, memoised by the job's key.
+
+The codegen query hands a job (every byte the compiler will see) and a key
+(what determines the output) to :class:`Compiler`, which answers from memory,
+then from the persistent cache, and only then asks the agent. Results are
+stored content-addressed, never by path or mtime, so a fresh clone of the same
+sources at another path with the same cache compiles nothing.
+
+Compile errors are results too: a module that does not compile is not
+recompiled until something it depends on changes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Iterable
+
+from holo.beam.compile_job import CompileJob, CompileResult
+from holo.beam.node import BeamNode
+from holo.engine import codec
+from holo.engine.store import Store
+
+log = logging.getLogger(__name__)
+
+
+class Compiler:
+    def __init__(self, node: BeamNode, store: Store | None, salt: bytes) -> None:
+        self.node = node
+        self.store = store
+        self.salt = salt
+        self._memory: dict[bytes, CompileResult] = {}
+        self._lock = threading.Lock()
+        # Source paths the compiler actually ran on since the last reset: what
+        # `holo build --json` reports as "compiled".
+        self.compiled: list[str] = []
+
+    def reset_counters(self) -> None:
+        self.compiled = []
+
+    def result(self, key: bytes, job: CompileJob) -> CompileResult:
+        cached = self.cached(key)
+        if cached is not None:
+            return cached
+        result = self.node.compile(job)
+        self._remember({key: (job, result)})
+        return result
+
+    def cached(self, key: bytes) -> CompileResult | None:
+        with self._lock:
+            hit = self._memory.get(key)
+        if hit is not None or self.store is None:
+            return hit
+        payload = self.store.get(self._store_key(key))
+        if payload is None:
+            return None
+        try:
+            result = codec.decode(payload)
+        except codec.CodecError as e:
+            log.debug("unusable cached compile result: %s", e)
+            return None
+        if not isinstance(result, CompileResult):
+            return None
+        with self._lock:
+            self._memory[key] = result
+        return result
+
+    def prefetch(self, work: Iterable[tuple[bytes, CompileJob]]) -> None:
+        """Compile, all at once on the agent's schedulers, the jobs not cached yet."""
+        missing: dict[bytes, CompileJob] = {}
+        for key, job in work:
+            if key not in missing and self.cached(key) is None:
+                missing[key] = job
+        if not missing:
+            return
+        results = self.node.compile_many(missing.values())
+        pairs = zip(missing.items(), results, strict=True)
+        self._remember({key: (job, result) for (key, job), result in pairs})
+
+    def _remember(self, results: dict[bytes, tuple[CompileJob, CompileResult]]) -> None:
+        with self._lock:
+            for key, (job, result) in results.items():
+                self._memory[key] = result
+                self.compiled.append(job.path)
+        if self.store is not None:
+            self.store.set_many(
+                (self._store_key(key), codec.encode(result))
+                for key, (_, result) in results.items()
+            )
+
+    def _store_key(self, key: bytes) -> bytes:
+        return codec.digest(self.salt, b"beam", key)
