@@ -13,8 +13,11 @@ recompiled until something it depends on changes.
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
+from typing import Any
 
 from holo.beam.compile_job import CompileJob, CompileResult
 from holo.beam.node import BeamNode
@@ -31,6 +34,8 @@ class Compiler:
         self.salt = salt
         self._memory: dict[bytes, CompileResult] = {}
         self._lock = threading.Lock()
+        # How many compiles the agent runs at once (`--jobs`); each is an Erlang process.
+        self.max_in_flight = os.cpu_count() or 2
         # Source paths the compiler actually ran on since the last reset: what
         # `holo build --json` reports as "compiled".
         self.compiled: list[str] = []
@@ -73,9 +78,30 @@ class Compiler:
                 missing[key] = job
         if not missing:
             return
-        results = self.node.compile_many(missing.values())
-        pairs = zip(missing.items(), results, strict=True)
-        self._remember({key: (job, result) for (key, job), result in pairs})
+        self._remember(self._compile_windowed(missing))
+
+    def _compile_windowed(
+        self, jobs: dict[bytes, CompileJob]
+    ) -> dict[bytes, tuple[CompileJob, CompileResult]]:
+        """Compile with at most ``max_in_flight`` jobs in the agent at a time."""
+        pending = iter(jobs.items())
+        in_flight: dict[Future[Any], tuple[bytes, CompileJob]] = {}
+        done: dict[bytes, tuple[CompileJob, CompileResult]] = {}
+
+        def submit_next() -> None:
+            for key, job in pending:
+                in_flight[self.node.submit("compile", job.to_agent())] = (key, job)
+                return
+
+        for _ in range(self.max_in_flight):
+            submit_next()
+        while in_flight:
+            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in finished:
+                key, job = in_flight.pop(future)
+                done[key] = (job, CompileResult.from_agent(future.result()))
+                submit_next()
+        return done
 
     def _remember(self, results: dict[bytes, tuple[CompileJob, CompileResult]]) -> None:
         with self._lock:

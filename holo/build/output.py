@@ -49,9 +49,18 @@ def write_atomically(path: Path, data: bytes) -> bool:
 
 
 def sync_ebin(
-    root: Path, profile: str, app: str, beams: dict[str, bytes], app_file: bytes | None
+    root: Path,
+    profile: str,
+    app: str,
+    beams: dict[str, bytes],
+    app_file: bytes | None,
+    keep: set[str] | frozenset[str] = frozenset(),
 ) -> EbinChanges:
-    """Make an application's ebin hold exactly these modules (and its .app)."""
+    """Make an application's ebin hold exactly these modules (and its .app).
+
+    Modules in ``keep`` (those that failed to compile this time) keep whatever
+    .beam they had, as they keep their loaded code.
+    """
     ebin = ebin_dir(root, profile, app)
     changes = EbinChanges()
     for module, binary in sorted(beams.items()):
@@ -61,7 +70,7 @@ def sync_ebin(
         changes.written.append(f"{app}.app")
     if ebin.is_dir():
         for stale in sorted(ebin.glob("*.beam")):
-            if stale.stem not in beams:
+            if stale.stem not in beams and stale.stem not in keep:
                 with contextlib.suppress(OSError):
                     stale.unlink()
                     changes.removed.append(stale.name)

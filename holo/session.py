@@ -1,0 +1,90 @@
+"""A project opened for work: the cache, the database, the Workspace, and the BEAM nodes.
+
+Every user of holo (`holo build/check/test`, `holo watch`, `holo lsp`) opens
+one Session and asks queries through it, so they share one setup path, one
+cache layout and one salt.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+
+from holo import __version__
+from holo.beam.node import BeamNode
+from holo.build.compiler import Compiler
+from holo.engine import Database, DiskStore, default_cache_dir
+from holo.errors import UserError
+from holo.project.otp import locate_otp
+from holo.project.workspace import Workspace
+
+
+def resolve_cache_dir(option: str | None) -> Path:
+    return Path(option) if option else default_cache_dir()
+
+
+class Session:
+    def __init__(self, root: Path | str, cache_dir: Path | str | None = None) -> None:
+        self.root = Path(root)
+        if not self.root.is_dir():
+            raise UserError(f"{root} is not a directory")
+        self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+        self.otp = locate_otp()
+        self.store = DiskStore(self.cache_dir)
+        # Results of one holo version on one OTP version never serve another.
+        self.salt = f"holo/{__version__}/otp/{self.otp.version}".encode()
+        self.db = Database(store=self.store, salt=self.salt)
+        self.workspace = Workspace.open(self.root, self.db, store=self.store, otp=self.otp)
+        self._nodes_lock = threading.Lock()
+
+    @property
+    def project_root(self) -> Path:
+        return self.workspace.root
+
+    @cached_property
+    def agent(self) -> BeamNode:
+        """The node that compiles: holo's own code only."""
+        return BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("agent"))
+
+    @cached_property
+    def runtime(self) -> BeamNode:
+        """The node user code is loaded into and tests run in, apart from the compiler."""
+        return BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("runtime"))
+
+    @cached_property
+    def compiler(self) -> Compiler:
+        compiler = Compiler(self.agent, self.store, self.salt)
+        self.db.services["compiler"] = compiler
+        return compiler
+
+    def start_nodes(self) -> None:
+        """Start the agent and the runtime node side by side (each takes a few hundred ms)."""
+        runtime = threading.Thread(target=lambda: self.runtime, name="holo-start-runtime")
+        runtime.start()
+        self.compiler  # noqa: B018 - starts the agent
+        runtime.join()
+
+    def _log_path(self, role: str) -> Path:
+        return self.cache_dir / "logs" / f"{role}-{os.getpid()}.log"
+
+    def close(self) -> None:
+        self.db.persist()
+        for name in ("agent", "runtime"):
+            node = self.__dict__.get(name)
+            if node is not None:
+                node.close()
+        self.store.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
