@@ -17,6 +17,7 @@ from holo.engine import record
 @record("holo.LoadStatus")
 class LoadStatus(Enum):
     LOADED = "loaded"
+    UNCHANGED = "unchanged"  # the node already ran exactly this code
     UNLOADED = "unloaded"
     NOT_LOADED = "not_loaded"  # unload of a module the node did not have
     BLOCKED = "blocked"  # old code still in use; nothing was changed
@@ -57,7 +58,7 @@ class LoadResult:
 
     @property
     def ok(self) -> bool:
-        done = (LoadStatus.LOADED, LoadStatus.UNLOADED, LoadStatus.NOT_LOADED)
+        done = (LoadStatus.LOADED, LoadStatus.UNCHANGED, LoadStatus.UNLOADED, LoadStatus.NOT_LOADED)
         return self.error is None and all(m.status in done for m in self.modules)
 
     def status(self, module: str) -> LoadStatus:
@@ -73,7 +74,7 @@ class LoadResult:
 
 def _module_load(module: str, status: Any) -> ModuleLoad:
     match status:
-        case "loaded" | "unloaded" | "not_loaded":
+        case "loaded" | "unchanged" | "unloaded" | "not_loaded":
             return ModuleLoad(module, LoadStatus(status), "")
         case ("refused", bytes(message)):
             return ModuleLoad(module, LoadStatus.REFUSED, message.decode())

@@ -46,15 +46,6 @@ class BuildReport:
     def binaries(self) -> dict[str, bytes]:
         return {m: r.binary for m, r in self.results.items() if r.binary is not None}
 
-    def changed_modules(self) -> list[str]:
-        """Modules whose .beam was (re)written by this build."""
-        return sorted(
-            name[: -len(".beam")]
-            for changes in self.ebin.values()
-            for name in changes.written
-            if name.endswith(".beam")
-        )
-
 
 def modules_of(db: Database, profile: str) -> dict[str, ModuleFile]:
     """The modules a profile builds: sources (and dependencies'); test code too for "test"."""

@@ -66,7 +66,9 @@ def describe_problems(result: LoadResult) -> list[str]:
         return [f"could not load into {result.node}: {result.error}"]
     problems = []
     for module in result.modules:
-        if module.status in (LoadStatus.LOADED, LoadStatus.UNLOADED, LoadStatus.NOT_LOADED):
+        if module.status in (
+            LoadStatus.LOADED, LoadStatus.UNCHANGED, LoadStatus.UNLOADED, LoadStatus.NOT_LOADED
+        ):
             continue
         line = f"{module.module}{where}: {module.status.value}"
         if module.message:
@@ -81,7 +83,11 @@ def remote_load(
     node: BeamNode, targets: list[str], binaries: dict[str, bytes], cookie: str | None,
     force: bool,
 ) -> tuple[list[str], list[str]]:
-    """Load modules into the user's nodes; returns (node:module loaded, problems)."""
+    """Make the user's nodes run these modules; returns (node:module loaded, problems).
+
+    A node may run any older code (a release, an earlier session), so it is
+    handed the whole build and the agent skips what it already runs.
+    """
     if not targets or not binaries:
         return [], []
     loaded, problems = [], []

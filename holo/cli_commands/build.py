@@ -46,9 +46,7 @@ def run(args: argparse.Namespace) -> int:
         t = time.perf_counter()
         local = NodeLoader(session.runtime).sync(report.binaries, set(), force=args.force)
         remote_loaded, remote_problems = remote_load(
-            session.agent, args.node, {m: report.binaries[m] for m in report.changed_modules()
-                                       if m in report.binaries},
-            args.cookie, args.force,
+            session.agent, args.node, report.binaries, args.cookie, args.force
         )
         report.timings_ms["load"] = round((time.perf_counter() - t) * 1e3, 1)
     report.timings_ms["total"] = round((time.perf_counter() - started) * 1e3, 1)

@@ -28,6 +28,16 @@ def test_load_then_call(node: BeamNode) -> None:
     assert apply(node, "plain", "v") == 1
 
 
+def test_loading_the_code_a_node_already_runs_changes_nothing(node: BeamNode) -> None:
+    v1, v2 = version(node, "same", 1), version(node, "same", 2)
+    assert node.load({"same": v1}).status("same") is LoadStatus.LOADED
+    again = node.load({"same": v1})
+    assert again.ok and again.status("same") is LoadStatus.UNCHANGED
+    assert apply(node, "erlang", "check_old_code", "same") is False  # no second version made
+    assert node.load({"same": v2}).status("same") is LoadStatus.LOADED
+    assert apply(node, "same", "v") == 2
+
+
 def test_modules_of_one_load_arrive_together(node: BeamNode) -> None:
     caller_v1 = compile_module(node, "pair_a", "-export([v/0]).\nv() -> {a1, pair_b:v()}.\n")
     callee_v1 = compile_module(node, "pair_b", "-export([v/0]).\nv() -> b1.\n")

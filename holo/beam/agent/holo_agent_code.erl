@@ -19,7 +19,8 @@
 %%   remote_load #{nodes => [Node], cookie => atom(), modules => [{Module, Beam}],
 %%                 force => bool()}
 %%               -> [{Node, {ok, [{Module, Status}]} | {error, Message}}]
-%% Status: loaded | unloaded | not_loaded | {refused, Message} | {failed, Message}
+%% Status: loaded | unchanged (it already ran this code) | unloaded | not_loaded
+%%       | {refused, Message} | {failed, Message}
 %%       | {blocked, [{PidText, RegisteredName | undefined, {M, F, A} | undefined}]}
 %%
 %% Distribution starts only for remote_load: a hidden node with a random name
@@ -98,10 +99,25 @@ rcall(local, M, F, A) -> apply(M, F, A);
 rcall(Node, M, F, A) -> erpc:call(Node, M, F, A, ?RPC_TIMEOUT).
 
 load_on(Target, Modules, Force) ->
-    Checked = [{M, B, ready_for(Target, M, Force)} || {M, B} <- Modules],
+    Checked = [{M, B, case running(Target, M, B) of
+                          true -> unchanged;
+                          false -> ready_for(Target, M, Force)
+                      end} || {M, B} <- Modules],
     Loaded = atomic_load(Target, [{M, B} || {M, B, ok} <- Checked]),
     [{M, case Check of ok -> proplists:get_value(M, Loaded); _ -> Check end}
      || {M, _, Check} <- Checked].
+
+%% Whether the target already runs exactly this code: then there is nothing to load.
+running(Target, Module, Beam) ->
+    case beam_lib:md5(Beam) of
+        {ok, {Module, Md5}} ->
+            case catch rcall(Target, erlang, get_module_info, [Module, md5]) of
+                Md5 -> true;
+                _ -> false
+            end;
+        _ ->
+            false
+    end.
 
 ready_for(Target, Module, Force) ->
     Refusal = case Target of
