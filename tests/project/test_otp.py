@@ -17,6 +17,7 @@ from holo.inputs import ExternalModule, OtpInfo
 from holo.project.beam_file import BeamFormatError, read_beam_exports
 from holo.project.erlang_terms import Atom, consult
 from holo.project.otp import (
+    _encode_modules,
     behaviour_callbacks,
     locate_otp,
     otp_auto_imported_bifs,
@@ -167,7 +168,7 @@ def test_a_cache_hit_returns_what_the_store_holds(otp: OtpInfo, otp_store: Memor
     store = _copy(otp_store)
     [key] = store.entries
     only = ExternalModule("only", "fake", frozenset({("f", 0)}), frozenset(), frozenset())
-    store.set_many([(key, encode((only,)))])
+    store.set_many([(key, _encode_modules({"only": only}))])
     assert otp_modules(otp, store) == {"only": only}
 
 

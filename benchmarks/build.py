@@ -1,0 +1,159 @@
+"""holo build beside rebar3 compile and a sequential erlc, in one run, on the same files.
+
+For each project (the example, a generated project with a shared header, OTP
+stdlib laid out as a project) it times, as a user would run them:
+
+* cold build (empty cache, no _build), no-op build, one-module edit, header
+  edit (a macro no function uses), and a fresh clone at another path with a
+  warm cache, for `holo build`, `rebar3 compile` and where it applies one
+  `erlc` compiling every file in sequence;
+* the same edits in a warm holo process (what `holo watch` and the language
+  server pay), with the memory that process uses.
+
+    .venv/bin/python benchmarks/build.py [--modules 1000] [--only example,generated,stdlib]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from genproject import GeneratedProject, generate, layout_otp  # noqa: E402
+
+from holo.build.driver import build  # noqa: E402
+from holo.session import Session  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+HOLO = [sys.executable, "-m", "holo.cli"]
+
+
+def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> float:
+    start = time.perf_counter()
+    result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
+    elapsed = time.perf_counter() - start
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{' '.join(command)} failed:\n{result.stdout}\n{result.stderr}")
+    return elapsed
+
+
+def holo_build(root: Path, cache: Path) -> float:
+    return timed([*HOLO, "build", str(root), "--json", "--cache-dir", str(cache)], REPO)
+
+
+def rebar3_compile(root: Path) -> float:
+    return timed(["rebar3", "compile"], root, {**os.environ, "REBAR_OFFLINE": "1"})
+
+
+def erlc_sequential(root: Path) -> float:
+    out = Path(tempfile.mkdtemp())
+    sources = sorted(str(p) for p in (root / "src").rglob("*.erl"))
+    includes = [f"-I{d}" for d in sorted({str(p.parent) for p in root.rglob("*.hrl")})]
+    try:
+        return timed(["erlc", "-o", str(out), *includes, *sources], root)
+    finally:
+        shutil.rmtree(out)
+
+
+def append_comment(path: Path) -> Path:
+    path.write_text(path.read_text() + f"\n%% edited at {time.time()}\n")
+    return path
+
+
+def add_unused_macro(header: Path) -> Path:
+    header.write_text(header.read_text() + f"\n-define(UNUSED_{time.time_ns()}, 1).\n")
+    return header
+
+
+def row(name: str, holo_s: float, rebar_s: float | None, erlc_s: float | None = None) -> None:
+    def cell(v: float | None) -> str:
+        return f"{v:8.2f} s" if v is not None else "        -"
+
+    ratio = f"{rebar_s / holo_s:7.1f}x" if rebar_s else "       -"
+    erlc_ratio = f"{erlc_s / holo_s:6.1f}x" if erlc_s else "      -"
+    print(f"  {name:<28} holo {cell(holo_s)}   rebar3 {cell(rebar_s)} ({ratio})   "
+          f"erlc {cell(erlc_s)} ({erlc_ratio})")
+
+
+def bench_cli(label: str, root: Path, edit_file: Path, header: Path | None, work: Path) -> None:
+    print(f"{label}: {sum(1 for _ in (root / 'src').rglob('*.erl'))} modules, command line")
+    cache = work / f"cache-{label}"
+    erlc_s = erlc_sequential(root)
+    rebar_root = work / f"rebar-{label}"
+    shutil.copytree(root, rebar_root, ignore=shutil.ignore_patterns("_build"))
+    row("cold build", holo_build(root, cache), rebar3_compile(rebar_root), erlc_s)
+    row("no-op build", holo_build(root, cache), rebar3_compile(rebar_root))
+    rebar_edit = rebar_root / edit_file.relative_to(root)
+    append_comment(edit_file), append_comment(rebar_edit)
+    row("one-module edit", holo_build(root, cache), rebar3_compile(rebar_root))
+    if header is not None:
+        add_unused_macro(header), add_unused_macro(rebar_root / header.relative_to(root))
+        row("header edit (unused macro)", holo_build(root, cache), rebar3_compile(rebar_root))
+    clone = work / f"clone-{label}"
+    shutil.copytree(root, clone, ignore=shutil.ignore_patterns("_build"))
+    row("fresh clone, warm cache", holo_build(clone, cache), None)
+
+
+def bench_warm(label: str, root: Path, edit_file: Path, header: Path | None, work: Path) -> None:
+    print(f"{label}: warm holo process (what watch and the language server pay)")
+    with Session(root, work / f"warm-cache-{label}") as session:
+        session.start_nodes()
+
+        def step(name: str, change: Callable[[], list[Path]]) -> None:
+            paths = change()
+            start = time.perf_counter()
+            session.workspace.apply_changes(paths)
+            report = build(session.workspace, session.compiler)
+            elapsed = time.perf_counter() - start
+            print(f"  {name:<28} {elapsed * 1e3:8.1f} ms   compiled {len(report.compiled)}")
+
+        step("cold build", lambda: [])
+        step("no-op build", lambda: [])
+        step("one-module edit", lambda: [append_comment(edit_file)])
+        if header is not None:
+            step("header edit (unused macro)", lambda: [add_unused_macro(header)])
+        rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+        print(f"  peak memory of the holo process: {rss:.0f} MiB")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--modules", type=int, default=1000)
+    parser.add_argument("--only", default="example,generated,stdlib")
+    args = parser.parse_args()
+    only = set(args.only.split(","))
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        projects: list[tuple[str, Path, Path, Path | None]] = []
+        if "example" in only:
+            shop = work / "shop"
+            shutil.copytree(REPO / "examples" / "shop", shop,
+                            ignore=shutil.ignore_patterns("_build"))
+            projects.append(("example", shop, shop / "src" / "shop_pricing.erl",
+                             shop / "include" / "shop.hrl"))
+        if "generated" in only:
+            gen: GeneratedProject = generate(work / "generated", args.modules)
+            projects.append((f"generated-{args.modules}", gen.root, gen.source(gen.modules[0]),
+                             gen.header))
+        if "stdlib" in only:
+            stdlib = layout_otp(work / "stdlib", ("stdlib",))
+            projects.append(("otp-stdlib", stdlib, next((stdlib / "src").rglob("lists.erl")),
+                             None))
+        for label, root, edit, header in projects:
+            warm_root = work / f"warm-{label}"
+            shutil.copytree(root, warm_root, ignore=shutil.ignore_patterns("_build"))
+            bench_cli(label, root, edit, header, work)
+            bench_warm(label, warm_root, warm_root / edit.relative_to(root),
+                       warm_root / header.relative_to(root) if header else None, work)
+
+
+if __name__ == "__main__":
+    main()
