@@ -38,7 +38,7 @@ class Session:
         self.salt = f"holo/{__version__}/otp/{self.otp.version}".encode()
         self.db = Database(store=self.store, salt=self.salt)
         self.workspace = Workspace.open(self.root, self.db, store=self.store, otp=self.otp)
-        self._nodes_lock = threading.Lock()
+        self._starters: list[threading.Thread] = []
 
     @property
     def project_root(self) -> Path:
@@ -56,21 +56,29 @@ class Session:
 
     @cached_property
     def compiler(self) -> Compiler:
-        compiler = Compiler(self.agent, self.store, self.salt)
+        compiler = Compiler(lambda: self.agent, self.store, self.salt)
         self.db.services["compiler"] = compiler
         return compiler
 
-    def start_nodes(self) -> None:
-        """Start the agent and the runtime node side by side (each takes a few hundred ms)."""
-        runtime = threading.Thread(target=lambda: self.runtime, name="holo-start-runtime")
-        runtime.start()
-        self.compiler  # noqa: B018 - starts the agent
-        runtime.join()
+    def start_nodes(self, *, agent: bool = True) -> None:
+        """Start the nodes in the background (a few hundred ms each) while analysis runs.
+
+        Asking for ``agent`` or ``runtime`` later waits for its start to finish.
+        """
+        roles = ("agent", "runtime") if agent else ("runtime",)
+        for role in roles:
+            starter = threading.Thread(
+                target=getattr, args=(self, role), name=f"holo-start-{role}", daemon=True
+            )
+            starter.start()
+            self._starters.append(starter)
 
     def _log_path(self, role: str) -> Path:
         return self.cache_dir / "logs" / f"{role}-{os.getpid()}.log"
 
     def close(self) -> None:
+        for starter in self._starters:  # a node must not come up after its session closed
+            starter.join()
         self.db.persist()
         for name in ("agent", "runtime"):
             node = self.__dict__.get(name)

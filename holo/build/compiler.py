@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Any
 
@@ -28,8 +28,12 @@ log = logging.getLogger(__name__)
 
 
 class Compiler:
-    def __init__(self, node: BeamNode, store: Store | None, salt: bytes) -> None:
-        self.node = node
+    def __init__(
+        self, start_node: Callable[[], BeamNode], store: Store | None, salt: bytes
+    ) -> None:
+        # The agent starts on the first compile: a build whose every result is
+        # cached never pays for a node.
+        self._start_node = start_node
         self.store = store
         self.salt = salt
         self._memory: dict[bytes, CompileResult] = {}
@@ -39,6 +43,10 @@ class Compiler:
         # Source paths the compiler actually ran on since the last reset: what
         # `holo build --json` reports as "compiled".
         self.compiled: list[str] = []
+
+    @property
+    def node(self) -> BeamNode:
+        return self._start_node()
 
     def reset_counters(self) -> None:
         self.compiled = []

@@ -40,7 +40,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     with Session(args.path, args.cache_dir) as session:
-        session.start_nodes()
+        session.start_nodes(agent=False)
         session.compiler.max_in_flight = max(1, args.jobs)
         report = _build(session, args)
         t = time.perf_counter()
