@@ -1,15 +1,47 @@
-"""`holo watch`."""
+"""`holo watch`: build, load and test on every save."""
 
 from __future__ import annotations
 
 import argparse
+import signal
 
-from holo.errors import UserError
+from holo.cli_commands.common import add_project_arguments
+from holo.session import Session
+from holo.watch.cycle import WatchOptions
+from holo.watch.display import HumanDisplay, JsonDisplay
+from holo.watch.loop import WatchLoop
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", help="project directory")
+    add_project_arguments(parser)
+    parser.add_argument("--node", action="append", default=[], metavar="NAME",
+                        help="also load changed code into this running node (repeatable)")
+    parser.add_argument("--cookie", help="cookie for --node (default: ~/.erlang.cookie)")
+    parser.add_argument("--force", action="store_true",
+                        help="purge old code even if processes still run it")
+    parser.add_argument("--no-tests", action="store_true", help="do not run tests")
+
+
+def _stop_on(*signals: signal.Signals) -> None:
+    """Turn termination requests into KeyboardInterrupt, so the nodes are shut down cleanly."""
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    for sig in signals:
+        signal.signal(sig, interrupt)
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'watch' is not available yet")
+    _stop_on(signal.SIGTERM, signal.SIGHUP)
+    options = WatchOptions(nodes=args.node, cookie=args.cookie, force=args.force,
+                           tests=not args.no_tests)
+    with Session(args.path, args.cache_dir) as session:
+        display = JsonDisplay() if args.json else HumanDisplay(session.project_root)
+        loop = WatchLoop(session, options, display, run_tests=None)
+        try:
+            loop.run()
+        except KeyboardInterrupt:
+            loop.stop.set()
+    return 0
+
