@@ -141,9 +141,9 @@ class _Reader:
         self.pos += 1
         return b
 
-    def until(self, stop: int) -> bytes:
+    def until(self, stop: int, longest: int = 20) -> bytes:
         end = self.data.find(bytes((stop,)), self.pos)
-        if end < 0 or end - self.pos > 20:
+        if end < 0 or end - self.pos > longest:
             raise CodecError("malformed number in encoding")
         chunk = self.data[self.pos : end]
         self.pos = end + 1
@@ -171,7 +171,7 @@ class _Reader:
         if tag == ord("F"):
             return False
         if tag == ord("i"):
-            chunk = self.until(ord(";"))
+            chunk = self.until(ord(";"), longest=4300)  # CPython's int-from-text limit
             try:
                 return int(chunk)
             except ValueError as e:
