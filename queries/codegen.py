@@ -27,7 +27,7 @@ from typing import Any
 from holo.beam.compile_job import CompileJob, CompileResult
 from holo.diagnostics import Diagnostic, Severity
 from holo.engine import codec, query
-from holo.inputs import file_text, otp_info, project_model
+from holo.inputs import external_module, file_text, otp_info, project_model
 from holo.queries.interface import module_interface
 from holo.queries.item_tree import item_tree
 from holo.queries.project_index import app_dirs, compile_env, file_app_of, module_path
@@ -106,6 +106,10 @@ def compile_job(db: Any, path: str, profile: str) -> CompileJob | None:
     extra_code = []
     if not compile_cycle(db, path, profile):
         for module in compile_time_modules(db, path, profile):
+            if external_module(db, module) is not None:
+                # OTP has it (the project is OTP's own source): the agent already
+                # runs OTP's copy, and a sticky OTP module is never replaced.
+                continue
             dep_path = module_path(db, module)
             result = codegen(db, dep_path, profile) if dep_path is not None else None
             if result is not None and result.binary is not None:
@@ -165,10 +169,15 @@ def compile_key(db: Any, path: str, profile: str) -> bytes | None:
 def codegen(db: Any, path: str, profile: str) -> CompileResult:
     cycle = compile_cycle(db, path, profile)
     if cycle:
-        return _failed(path, "compile_cycle", (
-            "compile-time dependency cycle: " + " -> ".join(cycle)
-            + "; a parse transform or behaviour cannot depend on the module it compiles"
-        ))
+        return _failed(
+            path,
+            "compile_cycle",
+            (
+                "compile-time dependency cycle: "
+                + " -> ".join(cycle)
+                + "; a parse transform or behaviour cannot depend on the module it compiles"
+            ),
+        )
     job = compile_job(db, path, profile)
     key = compile_key(db, path, profile)
     if job is None or key is None:

@@ -79,37 +79,42 @@ class Compiler:
         return result
 
     def prefetch(self, work: Iterable[tuple[bytes, CompileJob]]) -> None:
-        """Compile, all at once on the agent's schedulers, the jobs not cached yet."""
-        missing: dict[bytes, CompileJob] = {}
-        for key, job in work:
-            if key not in missing and self.cached(key) is None:
-                missing[key] = job
-        if not missing:
-            return
-        self._remember(self._compile_windowed(missing))
+        """Compile the jobs not cached yet on the agent's schedulers, at most
+        ``max_in_flight`` at a time.
 
-    def _compile_windowed(
-        self, jobs: dict[bytes, CompileJob]
-    ) -> dict[bytes, tuple[CompileJob, CompileResult]]:
-        """Compile with at most ``max_in_flight`` jobs in the agent at a time."""
-        pending = iter(jobs.items())
+        ``work`` may be a generator that analyses as it goes: each job is sent as
+        soon as it is known, so the agent compiles while holo analyses the next.
+        """
+        pending: list[tuple[bytes, CompileJob]] = []
         in_flight: dict[Future[Any], tuple[bytes, CompileJob]] = {}
-        done: dict[bytes, tuple[CompileJob, CompileResult]] = {}
+        seen: set[bytes] = set()
 
-        def submit_next() -> None:
-            for key, job in pending:
+        def top_up() -> None:
+            while pending and len(in_flight) < self.max_in_flight:
+                key, job = pending.pop(0)
                 in_flight[self.node.submit("compile", job.to_agent())] = (key, job)
-                return
 
-        for _ in range(self.max_in_flight):
-            submit_next()
-        while in_flight:
-            finished, _ = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in finished:
-                key, job = in_flight.pop(future)
-                done[key] = (job, CompileResult.from_agent(future.result()))
-                submit_next()
-        return done
+        def collect(block: bool) -> None:
+            if not in_flight:
+                return
+            finished, _ = wait(in_flight, timeout=None if block else 0,
+                               return_when=FIRST_COMPLETED)
+            self._remember({
+                key: (job, CompileResult.from_agent(future.result()))
+                for future in finished
+                for key, job in [in_flight.pop(future)]
+            })
+
+        for key, job in work:
+            if key in seen or self.cached(key) is not None:
+                continue
+            seen.add(key)
+            pending.append((key, job))
+            collect(block=False)
+            top_up()
+        while pending or in_flight:
+            top_up()
+            collect(block=True)
 
     def _remember(self, results: dict[bytes, tuple[CompileJob, CompileResult]]) -> None:
         with self._lock:

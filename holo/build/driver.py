@@ -10,10 +10,10 @@ it writes `_build/holo` and reports. Loading is in :mod:`holo.build.loading`.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from holo.beam.compile_job import CompileResult
+from holo.beam.compile_job import CompileJob, CompileResult
 from holo.build.compiler import Compiler
 from holo.build.output import EbinChanges, sync_ebin
 from holo.diagnostics import Diagnostic, Severity
@@ -83,17 +83,16 @@ def build(
     compiler.reset_counters()
     modules = modules_of(db, profile)
     results: dict[str, CompileResult] = {}
-    analyse_s = 0.0
     for layer in _layers(db, modules, profile):
-        t = time.perf_counter()
-        work = []
-        for name in layer:
-            path = modules[name].path
-            key, job = compile_key(db, path, profile), compile_job(db, path, profile)
-            if key is not None and job is not None:
-                work.append((key, job))
-        analyse_s += time.perf_counter() - t
-        compiler.prefetch(work)
+
+        def jobs_of(layer: list[str] = layer) -> Iterator[tuple[bytes, CompileJob]]:
+            for name in layer:
+                path = modules[name].path
+                key, job = compile_key(db, path, profile), compile_job(db, path, profile)
+                if key is not None and job is not None:
+                    yield key, job
+
+        compiler.prefetch(jobs_of())
         for name in layer:
             results[name] = codegen(db, modules[name].path, profile)
             if progress is not None:
@@ -125,9 +124,10 @@ def build(
                 keep=failed,
             )
     finished = time.perf_counter()
+    # Analysis and compilation overlap (jobs go to the agent as they are known),
+    # so they are timed as one phase.
     report.timings_ms = {
-        "analyse": round(analyse_s * 1e3, 1),
-        "compile": round((compile_done - started - analyse_s) * 1e3, 1),
+        "compile": round((compile_done - started) * 1e3, 1),
         "write": round((finished - compile_done) * 1e3, 1),
     }
     return report
