@@ -1,0 +1,8 @@
+-module(function_unused).
+-export([api/0]).
+
+api() -> ok.
+
+leftover(X) ->
+%% expect: H0211 @ 6
+    X.

@@ -1,0 +1,6 @@
+-module(head_mismatch).
+-export([f/1, g/1]).
+
+f(1) -> one;
+g(2) -> two.
+%% expect: H0217 @ 5

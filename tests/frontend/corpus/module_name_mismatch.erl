@@ -1,0 +1,2 @@
+-module(module_name_mismtach).
+%% expect: H0214 @ 1

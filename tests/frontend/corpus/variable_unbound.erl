@@ -1,0 +1,7 @@
+-module(variable_unbound).
+-export([total/1]).
+
+total(Items) ->
+    Sum = lists:sum(Items),
+    Sum + Tax.
+%% expect: H0212 @ 6
