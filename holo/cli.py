@@ -35,20 +35,30 @@ def _log_file() -> Path:
     return Path(tempfile.gettempdir()) / f"holo-{os.getuid()}.log"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="holo", description=__doc__.splitlines()[0])
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The parser; only ``command``'s module is imported (the language server's alone
+    costs half a second), the others are listed by name."""
+    parser = argparse.ArgumentParser(
+        prog="holo",
+        description="Recompile what an edit changed, hot-load it, rerun the tests it affects.",
+    )
     parser.add_argument("--version", action="version", version=f"holo {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="log to stderr")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, help_text in COMMANDS.items():
-        module = importlib.import_module(f"holo.cli_commands.{name}")
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
-        module.add_arguments(command_parser)
+        if name == command:
+            importlib.import_module(f"holo.cli_commands.{name}").add_arguments(command_parser)
     return parser
 
 
+def _command_in(argv: Sequence[str]) -> str | None:
+    return next((a for a in argv if a in COMMANDS), None)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser(_command_in(argv))
     args = parser.parse_args(argv)
     if args.command is None:
         parser.print_help()
