@@ -466,7 +466,9 @@ class Database:
                     continue  # not known to be current: its next run will save it
                 self._unsaved.discard(slot)
                 try:
-                    deps = tuple((d[0].name, d[1], self._fingerprint(d)) for d in memo.deps)
+                    deps = tuple(
+                        (d[0].name, d[1], self._fingerprint(d)) for d in self._recorded_deps(memo)
+                    )
                     payload = codec.encode((deps, codec.encode(memo.value)))
                 except codec.CodecError as e:
                     log.warning("cannot persist %s: %s", _name(slot), e)
@@ -474,6 +476,32 @@ class Database:
                 items.append((self._persist_key(slot), payload))
             self.store.set_many(items)
             return len(items)
+
+    def _recorded_deps(self, memo: Memo) -> list[Slot]:
+        """What a persisted record lists: the memo's dependencies, with each
+        non-persisted query replaced by what it read, recursively.
+
+        A non-persisted query is a pure function of what it read, in the order
+        it read it, so checking those in order proves its value unchanged, and
+        restoring the record never has to run it or fingerprint its value.
+        """
+        recorded: list[Slot] = []
+        seen: set[Slot] = set()
+
+        def walk(deps: tuple[Slot, ...]) -> None:
+            for dep in deps:
+                if dep[0].is_input or dep[0].persist:
+                    if dep not in seen:
+                        seen.add(dep)
+                        recorded.append(dep)
+                else:
+                    inner = self._memos.get(dep)
+                    if inner is None:
+                        raise codec.CodecError(f"{_name(dep)} is no longer in memory")
+                    walk(inner.deps)
+
+        walk(memo.deps)
+        return recorded
 
     # -------------------------------------------------------- introspection
 

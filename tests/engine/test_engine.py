@@ -310,3 +310,35 @@ def test_each_revision_keeps_its_own_counters() -> None:
     assert first.executed[c.report.name] == 1
     assert db.stats.revision == first.revision + 1
     assert db.stats.summary()[c.length.name]["executed"] == 1
+
+
+def test_a_result_read_through_unpersisted_queries_is_restored_only_while_their_inputs_match(
+) -> None:
+    store = MemoryStore()
+    text: Input[str] = Input(fresh("text"))
+    calls: list[str] = []
+
+    def tokens(db: Database) -> tuple[str, ...]:  # not persisted: a parse tree, say
+        calls.append("tokens")
+        return tuple(text(db).split())
+
+    def count(db: Database) -> int:
+        calls.append("count")
+        return len(tokens_q(db))
+
+    tokens_q = make_query(tokens)
+    count_q = make_query(count, persist=True)
+    db = Database(store=store)
+    text.set(db, value="a b c")
+    assert count_q(db) == 3
+    db.persist()
+
+    calls.clear()
+    warm = Database(store=store)
+    text.set(warm, value="a b c")
+    assert count_q(warm) == 3
+    assert calls == []  # restored without running the unpersisted query in between
+
+    edited = Database(store=store)
+    text.set(edited, value="a b c d")
+    assert count_q(edited) == 4

@@ -7,7 +7,8 @@ are common). After every step the test checks:
 
 * each top-level result equals a from-scratch evaluation of the same programs;
 * a query is only re-executed when one of the inputs it transitively read at
-  its previous execution was set to a different value since;
+  its previous execution was set to a different value since (a query that is
+  not persisted starts a new process with no previous execution);
 * both still hold after a restart from the persisted cache, and after a crash
   that left records of older states in it (they must not be taken); after the cache
   was corrupted on purpose, results are still right and only the queries whose
@@ -45,7 +46,7 @@ class Program:
 
 
 @st.composite
-def programs(draw: st.DrawFn) -> tuple[int, list[Program], list[Durability]]:
+def programs(draw: st.DrawFn) -> tuple[int, list[Program], list[Durability], list[bool]]:
     n_inputs = draw(st.integers(1, 5))
     n_queries = draw(st.integers(1, 7))
     progs = []
@@ -65,7 +66,8 @@ def programs(draw: st.DrawFn) -> tuple[int, list[Program], list[Durability]]:
         )
     durabilities = draw(st.lists(st.sampled_from(list(Durability)), min_size=n_inputs,
                                  max_size=n_inputs))
-    return n_inputs, progs, durabilities
+    persisted = draw(st.lists(st.booleans(), min_size=n_queries, max_size=n_queries))
+    return n_inputs, progs, durabilities, persisted
 
 
 steps = st.lists(
@@ -85,6 +87,7 @@ class Harness:
     n_inputs: int
     progs: list[Program]
     durabilities: list[Durability]
+    persisted: list[bool]
     store: MemoryStore = field(default_factory=MemoryStore)
     values: list[int] = field(default_factory=list)
     # How many times each input has been set to a different value.
@@ -102,7 +105,9 @@ class Harness:
         self.inputs = [Input(f"prop{gid}_in{i}") for i in range(self.n_inputs)]
         self.queries: list[Query[int]] = []
         for j in range(len(self.progs)):
-            self.queries.append(Query(self._make_fn(j), f"prop{gid}_q{j}", persist=True))
+            self.queries.append(
+                Query(self._make_fn(j), f"prop{gid}_q{j}", persist=self.persisted[j])
+            )
         self.db = self._new_db()
 
     def _new_db(self) -> Database:
@@ -153,7 +158,9 @@ class Harness:
 
     def persist(self) -> None:
         self.db.persist()
-        self.persisted_reads = {j: dict(r) for j, r in self.read_at_execution.items()}
+        self.persisted_reads = {
+            j: dict(r) for j, r in self.read_at_execution.items() if self.persisted[j]
+        }
 
     def stale(self, j: int) -> bool:
         """Whether an input query j read at its last execution changed since."""
@@ -188,11 +195,11 @@ class Harness:
         return damaged
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(programs(), steps)
 def test_random_graphs_stay_correct_and_minimal(graph: Any, edits: list[Any]) -> None:
-    n_inputs, progs, durabilities = graph
-    h = Harness(n_inputs, progs, durabilities)
+    n_inputs, progs, durabilities, persisted = graph
+    h = Harness(n_inputs, progs, durabilities, persisted)
     h.evaluate_all(set())
     for kind, a, b in edits:
         allowed: set[int] = set()
@@ -200,6 +207,7 @@ def test_random_graphs_stay_correct_and_minimal(graph: Any, edits: list[Any]) ->
             h.set(a, b)
         elif kind == "restart":
             h.persist()
+            h.read_at_execution = {j: dict(r) for j, r in h.persisted_reads.items()}
             h.db = h._new_db()
         elif kind == "crash":  # no persist: the store keeps records of older states
             h.read_at_execution = {j: dict(r) for j, r in h.persisted_reads.items()}
@@ -209,5 +217,6 @@ def test_random_graphs_stay_correct_and_minimal(graph: Any, edits: list[Any]) ->
             allowed = h.corrupt(a, b)
             for j in allowed:  # no valid record of these until the next persist
                 h.persisted_reads.pop(j, None)
+            h.read_at_execution = {j: dict(r) for j, r in h.persisted_reads.items()}
             h.db = h._new_db()
         h.evaluate_all(allowed)
