@@ -40,7 +40,7 @@ def _is_project_path(path: str) -> bool:
     return not path.startswith("/")
 
 
-@query
+@query(persist=True, version=1)
 def compile_time_modules(db: Any, path: str, profile: str) -> tuple[str, ...]:
     """Project modules that must be compiled and loaded before this one: its parse
     transforms (from the module and from erl_opts) and the behaviours it implements."""
@@ -74,7 +74,8 @@ def compile_cycle(db: Any, path: str, profile: str) -> tuple[str, ...]:
     return ()
 
 
-def _header_shape(db: Any, header: str) -> bytes:
+@query(persist=True, version=1)
+def header_shape(db: Any, header: str) -> bytes:
     """What a module can observe of a header besides the macro and record definitions it uses."""
     tree = item_tree(db, header)
     if tree is None:
@@ -132,7 +133,7 @@ def compile_job(db: Any, path: str, profile: str) -> CompileJob | None:
     )
 
 
-@query
+@query(persist=True, version=1)
 def compile_key(db: Any, path: str, profile: str) -> bytes | None:
     job = compile_job(db, path, profile)
     if job is None:
@@ -146,8 +147,8 @@ def compile_key(db: Any, path: str, profile: str) -> bytes | None:
         job.lib_dirs,
         job.macros,
         job.erl_opts,
-        codec.fingerprint(resolved),
-        tuple((h, _header_shape(db, h)) for h in (resolved.includes if resolved else ())),
+        codec.fingerprint(resolved),  # decoded once per process, cached by its encoding
+        tuple((h, header_shape(db, h)) for h in (resolved.includes if resolved else ())),
     ]
     for module in compile_time_modules(db, path, profile):
         dep_path = module_path(db, module)
@@ -178,11 +179,19 @@ def codegen(db: Any, path: str, profile: str) -> CompileResult:
                 + "; a parse transform or behaviour cannot depend on the module it compiles"
             ),
         )
-    job = compile_job(db, path, profile)
     key = compile_key(db, path, profile)
-    if job is None or key is None:
+    if key is None:
         return _failed(path, "no_source", f"{path} has no text")
-    return db.services["compiler"].result(key, job)
+    compiler = db.services["compiler"]
+    # The output is a function of the key alone: when it is cached, the job
+    # (every byte the compiler would see) need not even be assembled.
+    cached = compiler.cached(key)
+    if cached is not None:
+        return cached
+    job = compile_job(db, path, profile)
+    if job is None:
+        return _failed(path, "no_source", f"{path} has no text")
+    return compiler.result(key, job)
 
 
 def _failed(path: str, tag: str, message: str) -> CompileResult:

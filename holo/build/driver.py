@@ -88,8 +88,11 @@ def build(
         def jobs_of(layer: list[str] = layer) -> Iterator[tuple[bytes, CompileJob]]:
             for name in layer:
                 path = modules[name].path
-                key, job = compile_key(db, path, profile), compile_job(db, path, profile)
-                if key is not None and job is not None:
+                key = compile_key(db, path, profile)
+                if key is None or compiler.cached(key) is not None:
+                    continue
+                job = compile_job(db, path, profile)
+                if job is not None:
                     yield key, job
 
         compiler.prefetch(jobs_of())
