@@ -20,7 +20,10 @@ from typing import Protocol
 from holo.build.driver import BuildReport, build, modules_of
 from holo.build.loading import NodeLoader, remote_load
 from holo.diagnostics import Diagnostic, Severity
-from holo.queries.module_diagnostics import module_diagnostics
+from holo.project.workspace import ChangeSummary
+from holo.queries.app_resource import app_resource
+from holo.queries.project_check import project_diagnostics
+from holo.queries.project_index import module_index
 from holo.session import Session
 
 
@@ -50,6 +53,7 @@ class CycleResult:
     tests: TestOutcome | None
     timings_ms: dict[str, float]
     superseded: bool = False  # newer changes arrived: the newest state wins
+    unloaded: list[str] = field(default_factory=list)  # deleted modules, from holo's node
 
 
 @dataclass
@@ -88,7 +92,9 @@ class Cycle:
         timings["analyse"] = _ms(analysed - start)
         # What really changed: editors' temporaries and touched-but-equal files drop out.
         rel = (
-            sorted({*summary.changed_files, *summary.added, *summary.removed}) if summary else []
+            sorted({*summary.changed_files, *summary.added, *summary.removed,
+                    *self._changed_config(paths, summary)})
+            if summary else []
         )
         result = CycleResult(rel, [], [], diagnostics, errors, [], None, timings)
         if newer_waiting():
@@ -118,6 +124,7 @@ class Cycle:
                 self.options.cookie, self.options.force,
             )
         result.loaded = sorted(local.loaded) + remote
+        result.unloaded = sorted(local.unloaded)
         result.load_problems = local.problems + remote_problems
         loaded = time.perf_counter()
         timings["load"] = _ms(loaded - compiled)
@@ -134,22 +141,35 @@ class Cycle:
         result.timings_ms["total"] = _ms(time.perf_counter() - detected_at)
         return result
 
+    def _changed_config(self, paths: list[Path], summary: ChangeSummary) -> set[str]:
+        """The configuration files among ``paths`` when they changed the project model
+        (they are not file texts, so the summary does not name them)."""
+        if not summary.project_changed:
+            return set()
+        workspace = self.session.workspace
+        keys = (workspace.key(p) for p in paths)
+        return {k for k in keys if not k.startswith("/") and workspace.project.is_config(k)}
+
     def _diagnostics(self) -> tuple[list[Diagnostic], int]:
         """Diagnostics of the files whose diagnostics changed since the last cycle, and the
-        number of errors in the whole project."""
-        db = self.session.db
-        changed: list[Diagnostic] = []
-        errors = 0
-        current: dict[str, tuple[Diagnostic, ...]] = {}
-        for m in modules_of(db, "test").values():
-            diagnostics = module_diagnostics(db, m.path, "test" if m.is_test else "default")
-            current[m.path] = diagnostics
-            errors += sum(1 for d in diagnostics if d.severity is Severity.ERROR)
-            if self.shown.get(m.path, ()) != diagnostics:
-                changed.extend(diagnostics)
-        self.shown = current
-        return changed, errors
+        number of errors in the whole project.
 
+        The project's problems are what `holo check` reports (rebar.config, the
+        project's own modules and headers) and its .app.src files' problems.
+        """
+        db = self.session.db
+        found = set(project_diagnostics(db).diagnostics)
+        for app in sorted({m.app for m in module_index(db) if not m.is_dependency}):
+            found.update(app_resource(db, app).diagnostics)
+        by_path: dict[str, list[Diagnostic]] = {}
+        for d in sorted(found, key=Diagnostic.sort_key):
+            by_path.setdefault(d.path, []).append(d)
+        current = {path: tuple(ds) for path, ds in by_path.items()}
+        changed = [
+            d for path, ds in current.items() if self.shown.get(path, ()) != ds for d in ds
+        ]
+        self.shown = current
+        return changed, sum(1 for d in found if d.severity is Severity.ERROR)
 
 def _ms(seconds: float) -> float:
     return round(seconds * 1e3, 1)

@@ -50,6 +50,7 @@ class JsonDisplay:
             "changed": result.changed,
             "compiled": result.compiled,
             "loaded": result.loaded,
+            "unloaded": result.unloaded,
             "diagnostics": [d.to_json() for d in result.diagnostics],
             "errors": result.errors,
             "load_problems": result.load_problems,
@@ -87,6 +88,8 @@ class HumanDisplay:
                     + (" ..." if len(r.compiled) > 12 else ""))
         if r.loaded:
             c.print(f"loaded {len(r.loaded)}")
+        if r.unloaded:
+            c.print(f"unloaded {' '.join(r.unloaded)}")
         for problem in r.load_problems:
             c.print(f"load: {problem}", style="yellow", markup=False)
         if r.tests is not None:

@@ -10,6 +10,7 @@ from holo.session import Session
 from holo.watch.cycle import WatchOptions
 from holo.watch.display import HumanDisplay, JsonDisplay
 from holo.watch.loop import WatchLoop
+from holo.watch.tests import watch_test_phase
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,7 +39,7 @@ def run(args: argparse.Namespace) -> int:
                            tests=not args.no_tests)
     with Session(args.path, args.cache_dir) as session:
         display = JsonDisplay() if args.json else HumanDisplay(session.project_root)
-        loop = WatchLoop(session, options, display, run_tests=None)
+        loop = WatchLoop(session, options, display, run_tests=watch_test_phase)
         try:
             loop.run()
         except KeyboardInterrupt:
