@@ -1,15 +1,51 @@
-"""`holo lsp`."""
+"""`holo lsp`: serve the Language Server Protocol over stdio.
+
+The project is the root the client sends at initialize (its first workspace
+folder, else rootUri); PATH is used when it sends none. Logs go to holo's log
+file (stdout carries the protocol), or to stderr with ``holo -v lsp``.
+"""
 
 from __future__ import annotations
 
 import argparse
-
-from holo.errors import UserError
+import logging
+from pathlib import Path
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("path", nargs="?", default=".", help="project directory")
+    parser.add_argument(
+        "path", nargs="?", default=".", help="project directory when the client names none"
+    )
+    parser.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="persistent cache (default: $HOLO_CACHE_DIR or ~/.cache/holo)",
+    )
+    parser.add_argument(
+        "--no-build-on-save",
+        action="store_true",
+        help="do not compile, hot-load and test when a document is saved",
+    )
+    parser.add_argument(
+        "--no-tests", action="store_true", help="compile and hot-load on save, but run no tests"
+    )
+    parser.add_argument(
+        "--stdio",
+        action="store_true",
+        help="accepted for editors that pass it (stdio is the default)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    raise UserError("'lsp' is not available yet")
+    if not getattr(args, "verbose", False):
+        # pygls logs every message it sends at INFO: too much for holo's log file.
+        logging.getLogger("pygls").setLevel(logging.WARNING)
+    from holo.lsp.server import ServerOptions, serve  # pygls costs half a second to import
+
+    options = ServerOptions(
+        root=Path(args.path).resolve(),
+        cache_dir=Path(args.cache_dir) if args.cache_dir else None,
+        build_on_save=not args.no_build_on_save,
+        tests_on_save=not args.no_tests,
+    )
+    return serve(options)
