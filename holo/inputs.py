@@ -53,6 +53,21 @@ class AppModel:
     erl_opts: ErlOpts
 
 
+@record("holo.Settings")
+@dataclass(frozen=True)
+class HoloSettings:
+    """The ``{holo, [...]}`` section of rebar.config: what holo does beyond compiling.
+
+    ``nodes``: running nodes that `holo watch` and the language server load
+    changed code into (``{nodes, ['app@host', ...]}``), besides holo's own;
+    ``cookie``: the cookie to reach them with (``{cookie, secret}``), else
+    ``~/.erlang.cookie``.
+    """
+
+    nodes: tuple[str, ...] = ()
+    cookie: str | None = None
+
+
 @record("holo.ProjectModel")
 @dataclass(frozen=True)
 class ProjectModel:
@@ -61,6 +76,7 @@ class ProjectModel:
     erl_opts: ErlOpts  # the top-level erl_opts; each app's own are in AppModel.erl_opts
     extra_src_dirs: tuple[str, ...]
     diagnostics: tuple[Diagnostic, ...]  # rebar.config that does not parse, and the like
+    settings: HoloSettings = HoloSettings()
 
 
 @record("holo.OtpInfo")
