@@ -27,6 +27,11 @@ version are ever published after a newer version arrived.
 Requests (definition, hover...) run their query in a pool thread through
 :meth:`Pipeline.read`, after the document's pending edit is applied; a
 request cancelled by an edit is retried.
+
+A document over ``MAX_ANALYSED_BYTES`` is not an input: the file on disk (if
+any) stays what the graph sees, the document gets one diagnostic saying so,
+and requests in it get empty results. Parsing such a document would hold the
+database for seconds, and with it every other document's diagnostics.
 """
 
 from __future__ import annotations
@@ -39,9 +44,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
-from holo.diagnostics import Diagnostic
+from holo.diagnostics import Diagnostic, Severity
 from holo.engine import Cancelled, Database
-from holo.lsp.project import file_profile, visible_files
+from holo.inputs import file_text
+from holo.lsp.project import MAX_ANALYSED_BYTES, file_profile, visible_files
 from holo.lsp.symbols import file_symbols
 from holo.project.workspace import Workspace
 from holo.queries.interface import module_interface
@@ -69,6 +75,10 @@ class Superseded(Exception):
     """A request was cancelled by edits too many times in a row."""
 
 
+class TooLarge(NotReady):
+    """The document is too large to analyse as it is typed."""
+
+
 @dataclass(frozen=True)
 class Edit:
     """A document's new state, as the client sent it."""
@@ -87,6 +97,11 @@ class OpenDocument:
     key: str
     version: int | None
     text: str
+    size: int = 0  # in bytes, when over MAX_ANALYSED_BYTES (then it is not an input)
+
+    @property
+    def too_large(self) -> bool:
+        return self.size > MAX_ANALYSED_BYTES
 
 
 @dataclass(frozen=True)
@@ -98,6 +113,15 @@ class Analysed:
     forced: bool  # the document or a header it includes changed: publish even if equal
     text: str  # the text analysed, for converting columns
     diagnostics: tuple[Diagnostic, ...]
+
+
+def too_large_diagnostic(key: str, size: int) -> Diagnostic:
+    message = (
+        f"this document is {size / 2**20:.1f} MB; holo checks documents up to "
+        f"{MAX_ANALYSED_BYTES // 2**20} MB as they are typed, so it is not checked, "
+        "and builds use the file on disk"
+    )
+    return Diagnostic(key, 0, 0, 0, 0, Severity.WARNING, "H0101", "holo", message)
 
 
 def encode_text(text: str) -> bytes:
@@ -177,6 +201,14 @@ class Pipeline:
     def wait_ready(self, timeout: float | None = None) -> bool:
         return self._ready.wait(timeout) and self.session is not None
 
+    def wait_applied(self, timeout: float = EDIT_WAIT_S) -> None:
+        """Wait until the edits received so far are inputs (or ``timeout`` passes)."""
+        with self._cond:
+            self._cond.wait_for(
+                lambda: self._stopping or (not self._pending and self._generation % 2 == 0),
+                timeout=timeout,
+            )
+
     # ------------------------------------------------- from the event loop
 
     def submit(self, edit: Edit) -> None:
@@ -214,6 +246,9 @@ class Pipeline:
                     ),
                     timeout=EDIT_WAIT_S,
                 )
+                document = self._open.get(uri)
+            if document is not None and document.too_large:
+                raise TooLarge(f"{uri} is too large to analyse")
         for _ in range(REQUEST_RETRIES):
             session = self.session
             if session is None:
@@ -238,7 +273,7 @@ class Pipeline:
                 self._pending.clear()
                 self._pending_disk.clear()
                 self._generation += 1  # odd: inputs are being set
-            changed = self._apply(edits, disk)
+            changed, sizes = self._apply(edits, disk)
             with self._cond:
                 for edit in edits:
                     if edit.text is None:
@@ -247,7 +282,8 @@ class Pipeline:
                         self._maybe.pop(edit.uri, None)
                     else:
                         key = self.workspace.key(edit.path)
-                        self._open[edit.uri] = OpenDocument(key, edit.version, edit.text)
+                        size = sizes.get(edit.uri, 0)
+                        self._open[edit.uri] = OpenDocument(key, edit.version, edit.text, size)
                         self._must[edit.uri] = None
                     self._applied_seq = max(self._applied_seq, edit.seq)
                 self._changed_headers |= {k for k in changed if k.endswith(".hrl")}
@@ -258,13 +294,18 @@ class Pipeline:
                 self._dirty_since_persist = True
                 self._cond.notify_all()
 
-    def _apply(self, edits: list[Edit], disk: list[Path]) -> set[str]:
-        """Set the inputs; the file keys whose text changed."""
+    def _apply(self, edits: list[Edit], disk: list[Path]) -> tuple[set[str], dict[str, int]]:
+        """Set the inputs; the file keys whose text changed, and the sizes of the
+        documents too large to be inputs (the file on disk counts for them)."""
         workspace = self.workspace
         changed: set[str] = set()
+        sizes: dict[str, int] = {}
         for edit in edits:
             try:
                 text = None if edit.text is None else encode_text(edit.text)
+                if text is not None and len(text) > MAX_ANALYSED_BYTES:
+                    sizes[edit.uri] = len(text)
+                    text = None
                 summary = workspace.set_overlay(edit.path, text)
             except Exception:
                 log.exception("could not apply the edit of %s", edit.uri)
@@ -276,7 +317,7 @@ class Pipeline:
                 changed.update(summary.changed_files)
             except Exception:
                 log.exception("could not apply changes on disk")
-        return changed
+        return changed, sizes
 
     # -------------------------------------------------------- analysis thread
 
@@ -353,7 +394,7 @@ class Pipeline:
         includers = [
             uri
             for uri, document in documents.items()
-            if headers & set(visible_files(db, document.key)[1:])
+            if not document.too_large and headers & set(visible_files(db, document.key)[1:])
         ]
         with self._cond:
             if self._generation != generation:
@@ -368,7 +409,9 @@ class Pipeline:
     ) -> None:
         db = self._db()
         key = document.key
-        if key.endswith((".erl", ".hrl")):
+        if document.too_large:
+            found: tuple[Diagnostic, ...] = (too_large_diagnostic(key, document.size),)
+        elif key.endswith((".erl", ".hrl")):
             found = module_diagnostics(db, key, file_profile(db, key))
         else:
             found = ()
@@ -401,9 +444,11 @@ class Pipeline:
             entry = self._index_queue.pop()
             path, module, profile = entry
             try:
-                if module is not None:
-                    module_interface(db, module, profile)
-                file_symbols(db, path)
+                text = file_text(db, path)
+                if text is not None and len(text) <= MAX_ANALYSED_BYTES:
+                    if module is not None:
+                        module_interface(db, module, profile)
+                    file_symbols(db, path)
             except Cancelled:
                 self._index_queue.append(entry)  # an edit came first: index it later
                 raise

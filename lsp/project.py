@@ -20,6 +20,10 @@ from holo.queries.source import Range
 
 NOWHERE: Range = (0, 0, 0, 0)
 
+# Larger documents are not analysed as they are typed (parsing one takes seconds, and
+# one query runs at a time); OTP's largest source file is 0.7 MB.
+MAX_ANALYSED_BYTES = 2 * 2**20
+
 
 def _under(path: str, directory: str) -> bool:
     return directory in ("", ".") or path.startswith(directory.rstrip("/") + "/")

@@ -2,15 +2,33 @@
 
 The server calls a :class:`SaveHook` with the Session, the saved files and a
 progress reporter, in a thread of its own (one save job at a time; saves
-that arrive meanwhile are run together next). The hook returns diagnostics
-by file; the server merges them with holo's own diagnostics of each file
-(they replace the previous save's) and publishes them.
+that arrive meanwhile are run together next, and saves that arrive before
+the workspace is open wait for it). The hook returns diagnostics by file and
+the problems it met; the server merges the diagnostics with holo's own
+diagnostics of each file (they replace the previous save's) and shows the
+problems as a warning and in the progress report's last message.
 
-:class:`BuildOnSave` is holo's hook: ``build`` compiles what the save made
-dirty into ``_build/holo`` (the compiler's errors and warnings, source
-"erlc"), ``run_affected`` builds the test profile, hot-loads it into holo's
-runtime node and reruns the tests the change can affect; each failure is a
-diagnostic at its failing assertion (source "eunit").
+:class:`BuildOnSave` is holo's hook:
+
+* ``build`` compiles the default profile into ``_build/holo`` (the compiler's
+  errors and warnings, source "erlc"), and its changed modules are hot-loaded
+  into the user's nodes (:mod:`holo.lsp.user_nodes`, the nodes named by
+  :mod:`holo.lsp.targets`);
+* with tests, ``run_affected`` builds the test profile, loads it into holo's
+  runtime node and reruns the tests the change can affect; each failure is a
+  diagnostic at its failing assertion (source "eunit"). Without tests, the
+  default profile is loaded into the runtime node instead, and modules whose
+  files were deleted since the last save are unloaded from it.
+
+What a save compiles is the engine's inputs: every open document's buffer,
+saved or not, as for diagnostics. So saving one file while another has
+unsaved edits compiles, loads and tests those edits too (and writes them to
+``_build/holo``), exactly what the editor shows. Before it starts, the job
+waits for the edits the server has received to be applied.
+
+Load problems (a node that cannot be reached, a wrong cookie, a module whose
+old code a process still runs, a module the node refuses) never stop the
+job: the rest loads, the tests run, and each problem is one line.
 """
 
 from __future__ import annotations
@@ -18,14 +36,17 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from holo.build.driver import build
-from holo.build.loading import NodeLoader
+from holo.build.loading import LoadReport, NodeLoader
 from holo.diagnostics import Diagnostic
 from holo.engine import Cancelled
 from holo.inputs import file_text
+from holo.lsp.targets import NodeTargets
+from holo.lsp.user_nodes import UserNodes
 from holo.session import Session
 from holo.testing import failure_diagnostics, run_affected
 from holo.testing.results import TestReport, TestResult
@@ -47,10 +68,19 @@ class ProgressReport(Protocol):
 @dataclass(frozen=True)
 class SaveOutcome:
     """Diagnostics by file key: every file the job checked that has any. A file not
-    listed has none (its earlier save diagnostics are cleared)."""
+    listed has none (its earlier save diagnostics are cleared). ``problems``: what
+    went wrong loading code, one line each."""
 
     diagnostics: dict[str, tuple[Diagnostic, ...]]
     summary: str
+    problems: tuple[str, ...] = field(default=())
+
+    @property
+    def message(self) -> str:
+        """The summary, and the problems if any: the progress report's last message."""
+        if not self.problems:
+            return self.summary
+        return f"{self.summary}; load problems: {'; '.join(self.problems)}"
 
 
 class SaveHook(Protocol):
@@ -66,27 +96,57 @@ def by_file(diagnostics: list[Diagnostic]) -> dict[str, tuple[Diagnostic, ...]]:
     return {path: tuple(ds) for path, ds in found.items()}
 
 
+def _no_targets(session: Session) -> NodeTargets:
+    return NodeTargets()
+
+
 class BuildOnSave:
     """holo's save hook: build, hot-load, run the affected tests (see the module doc)."""
 
-    def __init__(self, tests: bool = True) -> None:
+    def __init__(
+        self,
+        tests: bool = True,
+        targets: Callable[[Session], NodeTargets] = _no_targets,
+        force: bool = False,
+    ) -> None:
         self.tests = tests
-        self._loader: NodeLoader | None = None
+        self.targets = targets
+        self.force = force
+        self._runtime: NodeLoader | None = None
+        self._user_nodes = UserNodes()
+        self._known: set[str] | None = None  # the default profile's modules at the last load
 
     def __call__(self, session: Session, saved: list[str], progress: ProgressReport) -> SaveOutcome:
+        share = 50 if self.tests else 90
+
         def compiling(done: int, total: int) -> None:
-            share = 50 if self.tests else 100
             progress.report(f"compiling {done}/{total}", done * share // max(total, 1))
 
         progress.report("compiling", 0)
         report = build(session.workspace, session.compiler, "default", progress=compiling)
         found = list(report.diagnostics)
-        summary = f"{len(report.compiled)} compiled"
+        parts = [f"{len(report.compiled)} compiled"]
+        modules = set(report.modules)
+        removed = self._known - modules if self._known is not None else set()
+
+        targets = self.targets(session)
+        problems: list[str] = []
+        if targets.nodes:
+            progress.report(f"loading into {', '.join(targets.nodes)}", share)
+            remote = self._user_nodes.load(
+                lambda: session.agent, targets, report.binaries, removed, force=self.force
+            )
+            parts.append(f"{len(remote.loaded)} loaded into {_nodes(targets.nodes)}")
+            problems += remote.problems
         if not self.tests:
-            if self._loader is None:
-                self._loader = NodeLoader(session.runtime)
-            loaded = self._loader.sync(report.binaries, set())
-            return SaveOutcome(by_file(found), f"{summary}, {len(loaded.loaded)} loaded")
+            local = self._load_runtime(session, report.binaries, removed)
+            self._known = modules
+            parts.append(f"{len(local.loaded)} loaded")
+            if local.unloaded:
+                parts.append(f"{len(local.unloaded)} unloaded ({', '.join(local.unloaded)})")
+            problems += local.problems
+            return SaveOutcome(by_file(found), ", ".join(parts), tuple(problems))
+        self._known = modules
 
         def testing(result: TestResult, done: int, total: int) -> None:
             progress.report(f"tests {done}/{total}", 50 + done * 50 // max(total, 1))
@@ -95,14 +155,24 @@ class BuildOnSave:
         tests = run_affected(session, progress=testing)
         found.extend(tests.diagnostics)
         found.extend(failure_diagnostics(tests, _failure_lines(session, tests)))
-        summary += f", {len(tests.passed)} passed, {len(tests.failed)} failed"
+        problems += tests.load_problems
+        parts.append(f"{len(tests.passed)} passed, {len(tests.failed)} failed")
         if tests.not_run:
-            summary += f", {len(tests.not_run)} not run"
-        return SaveOutcome(by_file(found), summary)
+            parts.append(f"{len(tests.not_run)} not run")
+        return SaveOutcome(by_file(found), ", ".join(parts), tuple(problems))
+
+    def _load_runtime(
+        self, session: Session, binaries: dict[str, bytes], removed: set[str]
+    ) -> LoadReport:
+        if self._runtime is None:
+            self._runtime = NodeLoader(session.runtime)
+        return self._runtime.sync(binaries, removed, force=self.force)
 
 
 def _failure_lines(session: Session, tests: TestReport) -> dict[str, list[str]]:
-    """The lines of the files failures point into, so their ranges cover the code."""
+    """The lines of the files failures point into, so their ranges cover the code.
+
+    Split at "\n" only, as the editor counts lines."""
     lines: dict[str, list[str]] = {}
     for result in tests.results:
         if result.passed or result.path is None or result.path in lines:
@@ -113,8 +183,16 @@ def _failure_lines(session: Session, tests: TestReport) -> dict[str, list[str]]:
     return lines
 
 
+def _nodes(nodes: tuple[str, ...]) -> str:
+    return nodes[0] if len(nodes) == 1 else f"{len(nodes)} nodes"
+
+
 class SaveRunner:
-    """Runs the save hook in its own thread, one job at a time."""
+    """Runs the save hook in its own thread, one job at a time.
+
+    ``session`` waits for the workspace to open (None if it could not be);
+    ``settle`` waits for the edits received so far to be applied.
+    """
 
     def __init__(
         self,
@@ -122,21 +200,23 @@ class SaveRunner:
         session: Callable[[], Session | None],
         begin: Callable[[str], ProgressReport],
         deliver: Callable[[SaveOutcome], None],
+        settle: Callable[[], None] = lambda: None,
     ) -> None:
         self._hook = hook
         self._session = session
         self._begin = begin
         self._deliver = deliver
+        self._settle = settle
         self._cond = threading.Condition()
-        self._saved: list[str] = []
+        self._saved: list[Path] = []
         self._stopping = False
         self._thread = threading.Thread(target=self._loop, name="holo-lsp-save", daemon=True)
         self._thread.start()
 
-    def saved(self, key: str) -> None:
+    def saved(self, path: Path) -> None:
         with self._cond:
-            if key not in self._saved:
-                self._saved.append(key)
+            if path not in self._saved:
+                self._saved.append(path)
             self._cond.notify_all()
 
     def stop(self) -> None:
@@ -151,10 +231,14 @@ class SaveRunner:
                 self._cond.wait_for(lambda: self._saved or self._stopping)
                 if self._stopping:
                     return
+            session = self._session()  # saves made before the workspace opened wait here
+            with self._cond:
+                if self._stopping:
+                    return
                 saved, self._saved = self._saved, []
-            session = self._session()
             if session is not None:
-                self._run(session, saved)
+                self._settle()
+                self._run(session, [session.workspace.key(path) for path in saved])
 
     def _run(self, session: Session, saved: list[str]) -> None:
         progress = self._begin("holo: build and test")
@@ -166,7 +250,7 @@ class SaveRunner:
                 except Cancelled:
                     continue  # an edit arrived mid-build: build the newer state
                 self._deliver(outcome)
-                message = outcome.summary
+                message = outcome.message
                 break
         except Exception as e:
             log.exception("the save hook failed")

@@ -8,6 +8,11 @@ here, after checking that their version is still the document's newest.
 Requests run their query in a small thread pool. A request the server cannot
 answer (no workspace, a document that keeps changing, an unexpected error)
 gets an empty result, and the error is logged.
+
+Saves go to :mod:`holo.lsp.save`'s runner, which is there from ``initialize``
+on: a save that arrives while the workspace is still opening waits for it.
+The nodes a save loads into come from the client's settings, the command
+line and rebar.config (:mod:`holo.lsp.targets`).
 """
 
 from __future__ import annotations
@@ -29,7 +34,7 @@ from pygls.uris import from_fs_path, to_fs_path
 
 from holo import __version__
 from holo.diagnostics import Diagnostic
-from holo.inputs import external_module
+from holo.inputs import external_module, project_model
 from holo.lsp import completion as completion_queries
 from holo.lsp import convert
 from holo.lsp.definitions import Site, definition
@@ -40,6 +45,7 @@ from holo.lsp.positions import UTF16, LineTable
 from holo.lsp.references import references
 from holo.lsp.save import BuildOnSave, SaveHook, SaveOutcome, SaveRunner
 from holo.lsp.symbols import file_symbols, matches, workspace_symbols
+from holo.lsp.targets import NodeTargets, choose, from_client
 from holo.session import Session
 
 log = logging.getLogger(__name__)
@@ -59,6 +65,9 @@ class ServerOptions:
     cache_dir: Path | None = None  # None: $HOLO_CACHE_DIR or ~/.cache/holo
     build_on_save: bool = True
     tests_on_save: bool = True
+    nodes: tuple[str, ...] = ()  # --node: user nodes to hot-load into on save
+    cookie: str | None = None  # --cookie
+    force: bool = False  # --force: replace code even if old code is in use
 
 
 class ClientProgress:
@@ -121,8 +130,12 @@ class HoloServer:
         self.save_diagnostics: dict[str, tuple[Diagnostic, ...]] = {}
         self.otp_modules: tuple[str, ...] = ()
         self.otp_sources = OtpSources()
+        self.client_targets: NodeTargets | None = None  # what the client's settings name
+        self.load_problems: tuple[str, ...] = ()  # the last save's
         if save_hook is None and options.build_on_save:
-            save_hook = BuildOnSave(tests=options.tests_on_save)
+            save_hook = BuildOnSave(
+                tests=options.tests_on_save, targets=self.node_targets, force=options.force
+            )
         self.save_hook = save_hook
         self.saves: SaveRunner | None = None
         self._index_progress: ClientProgress | None = None
@@ -188,16 +201,33 @@ class HoloServer:
             index_progress=self._on_index_progress,
         )
         self.pipeline.start()
+        self.configure(params.initialization_options)
+        if self.save_hook is not None:
+            pipeline = self.pipeline
+            self.saves = SaveRunner(
+                self.save_hook,
+                lambda: pipeline.session if pipeline.wait_ready() else None,
+                lambda title: ClientProgress(self, title),
+                lambda outcome: self.call_on_loop(self._on_save, outcome),
+                settle=pipeline.wait_applied,
+            )
 
     def _on_ready(self, session: Session) -> None:
         self.otp_modules = tuple(sorted(k[0] for k in session.db.input_keys(external_module)))
-        if self.save_hook is not None:
-            self.saves = SaveRunner(
-                self.save_hook,
-                lambda: self.pipeline.session if self.pipeline is not None else None,
-                lambda title: ClientProgress(self, title),
-                lambda outcome: self.call_on_loop(self._on_save, outcome),
-            )
+
+    def configure(self, settings: Any) -> None:
+        """Take the nodes and cookie the client's settings name, if they name any."""
+        targets, problems = from_client(settings)
+        if targets is not None:
+            self.client_targets = targets
+        if problems:
+            message = "holo: ignoring settings: " + "; ".join(problems)
+            self.call_on_loop(self._show_warning, message)
+
+    def node_targets(self, session: Session) -> NodeTargets:
+        """The nodes a save loads into now (any thread)."""
+        command_line = NodeTargets(self.options.nodes, self.options.cookie)
+        return choose(self.client_targets, command_line, project_model(session.db).settings)
 
     def _on_index_progress(self, done: int, total: int) -> None:
         if done == 0 and total:
@@ -220,6 +250,11 @@ class HoloServer:
     def _show_error(self, message: str) -> None:
         self.ls.window_show_message(
             types.ShowMessageParams(type=types.MessageType.Error, message=message)
+        )
+
+    def _show_warning(self, message: str) -> None:
+        self.ls.window_show_message(
+            types.ShowMessageParams(type=types.MessageType.Warning, message=message)
         )
 
     def _register_file_watchers(self) -> None:
@@ -281,10 +316,12 @@ class HoloServer:
     def did_save(self, params: types.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
         path = to_fs_path(uri)
-        if self.saves is None or self.pipeline is None or path is None or not self.is_erlang(uri):
+        if self.saves is None or path is None or not self.is_erlang(uri):
             return
-        with contextlib.suppress(NotReady):
-            self.saves.saved(self.pipeline.workspace.key(path))
+        self.saves.saved(Path(path))
+
+    def did_change_configuration(self, params: types.DidChangeConfigurationParams) -> None:
+        self.configure(params.settings)
 
     def did_change_watched_files(self, params: types.DidChangeWatchedFilesParams) -> None:
         paths = [Path(p) for c in params.changes if (p := to_fs_path(c.uri))]
@@ -321,6 +358,11 @@ class HoloServer:
 
     def _on_save(self, outcome: SaveOutcome) -> None:
         """On the loop: the save job's diagnostics replace the previous job's."""
+        # Shown when they change (every save's progress message has them): an
+        # unreachable node is one warning, not one per save.
+        if outcome.problems and outcome.problems != self.load_problems:
+            self._show_warning("holo: " + "\n".join(outcome.problems))
+        self.load_problems = outcome.problems
         changed = set(self.save_diagnostics) | set(outcome.diagnostics)
         self.save_diagnostics = dict(outcome.diagnostics)
         open_keys = {result.key: uri for uri, result in self.analysed.items()}
@@ -513,6 +555,10 @@ class HoloServer:
         @ls.feature(types.TEXT_DOCUMENT_DID_SAVE)
         def _did_save(ls: LanguageServer, params: types.DidSaveTextDocumentParams) -> None:
             self.did_save(params)
+
+        @ls.feature(types.WORKSPACE_DID_CHANGE_CONFIGURATION)
+        def _configuration(ls: LanguageServer, params: types.DidChangeConfigurationParams) -> None:
+            self.did_change_configuration(params)
 
         @ls.feature(types.WORKSPACE_DID_CHANGE_WATCHED_FILES)
         def _watched(ls: LanguageServer, params: types.DidChangeWatchedFilesParams) -> None:

@@ -13,7 +13,8 @@ from typing import Any
 from lsprotocol.types import SymbolKind
 
 from holo.engine import query, record
-from holo.inputs import workspace_files
+from holo.inputs import file_text, workspace_files
+from holo.lsp.project import MAX_ANALYSED_BYTES
 from holo.queries.item_tree import item_tree
 from holo.queries.items import unpack
 from holo.queries.source import Range
@@ -35,9 +36,13 @@ class Symbol:
     children: tuple[Symbol, ...] = ()
 
 
-@query(name="lsp_file_symbols", persist=True, version=1)
+@query(name="lsp_file_symbols", persist=True, version=2)
 def file_symbols(db: Any, path: str) -> tuple[Symbol, ...]:
-    """What ``path`` defines, in source order."""
+    """What ``path`` defines, in source order (nothing for a file too large to analyse
+    as it is typed, so a workspace search never waits for one to be parsed)."""
+    text = file_text(db, path)
+    if text is None or len(text) > MAX_ANALYSED_BYTES:
+        return ()
     tree = item_tree(db, path)
     if tree is None:
         return ()

@@ -25,6 +25,7 @@ from tests.lsp.demo import write_demo
 
 # Long enough for a loaded CI machine; a server that never answers fails the test here.
 WAIT_S = 60.0
+SAVE_TITLE = "holo: build and test"
 
 
 @dataclass
@@ -72,6 +73,31 @@ class Editor:
         self.paths[uri].write_text(self.texts[uri])
         self.client.text_document_did_save(
             types.DidSaveTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=uri))
+        )
+
+    def save_ends(self) -> list[str]:
+        """The last message of each save job's progress, in the order the jobs began."""
+        ends = []
+        for reports in self.client.progress_reports.values():
+            begin = reports[0] if reports else None
+            if isinstance(begin, types.WorkDoneProgressBegin) and begin.title == SAVE_TITLE:
+                ends += [
+                    v.message or "" for v in reports if isinstance(v, types.WorkDoneProgressEnd)
+                ]
+        return ends
+
+    async def saved(self, uri: str, count: int) -> str:
+        """Save a document; the last message of the save job, the ``count``-th of the session."""
+        self.save(uri)
+        return (await self.until(lambda: self.save_ends()[count - 1 : count]))[0]
+
+    def warnings(self) -> list[str]:
+        """The warnings shown to the user (window/showMessage)."""
+        return [m.message for m in self.client.messages if m.type == types.MessageType.Warning]
+
+    def configure(self, settings: Any) -> None:
+        self.client.workspace_did_change_configuration(
+            types.DidChangeConfigurationParams(settings=settings)
         )
 
     def publishes(self, uri: str) -> list[types.PublishDiagnosticsParams]:
@@ -136,6 +162,7 @@ async def start_editor(
     cache: Path,
     *arguments: str,
     capabilities: types.ClientCapabilities | None = None,
+    initialization_options: Any = None,
 ) -> Editor:
     published: list[types.PublishDiagnosticsParams] = []
     client = _client(published)
@@ -151,6 +178,7 @@ async def start_editor(
             capabilities=capabilities,
             root_uri=uri,
             workspace_folders=[types.WorkspaceFolder(uri=uri or "", name=root.name)],
+            initialization_options=initialization_options,
         )
     )
     return Editor(client, root, published)

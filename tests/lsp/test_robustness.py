@@ -16,8 +16,8 @@ pytestmark = pytest.mark.asyncio
 
 
 async def test_a_random_bytes_document_does_not_stop_other_work(editor: Editor) -> None:
-    # 1 MiB as an editor shows binary data (undecodable bytes as U+FFFD). A 5 MB file
-    # works the same, but takes holo.queries tens of seconds: see benchmarks/lsp.py.
+    # 1 MiB as an editor shows binary data (undecodable bytes as U+FFFD): 1.9 MB of
+    # UTF-8, under the size the server analyses as it is typed.
     junk = random.Random(7).randbytes(2**20).decode("utf-8", "replace")
     huge = editor.open("src/huge.erl", junk)
     geometry = editor.open("src/geometry.erl")
@@ -36,6 +36,48 @@ async def test_a_random_bytes_document_does_not_stop_other_work(editor: Editor) 
         )
     )
     assert hover is None or hover.contents is not None
+
+
+def huge_module(size: int) -> str:
+    """A valid module of about ``size`` bytes."""
+    count = size // 40
+    lines = [f"f{i}(X) -> f{i + 1}(X + {i % 10})." for i in range(count)]
+    return "-module(big).\n-export([f0/1]).\n\n" + "\n".join(lines) + f"\nf{count}(X) -> X.\n"
+
+
+async def test_5_mb_documents_are_not_analysed_and_the_rest_stays_responsive(
+    editor: Editor,
+) -> None:
+    geometry = editor.open("src/geometry.erl")
+    await editor.diagnostics(geometry, 1)
+    junk = random.Random(11).randbytes(5 * 2**20).decode("utf-8", "replace")
+    noise = editor.open("src/noise.erl", junk)
+    big_text = huge_module(5 * 2**20)
+    big = editor.open("src/big.erl", big_text)
+    broken = editor.change(geometry, GEOMETRY.replace("    N * N.", "    N * M."))
+
+    # The other document is checked, and answered about, while the huge ones are open.
+    assert [d.code for d in await editor.diagnostics(geometry, broken)] == ["H0212"]
+    (square,) = await editor.definition(geometry, editor.position(geometry, "square(A#", 2))
+    assert square.range.start == editor.position(geometry, "square(N) ->")
+    for uri in (noise, big):
+        (too_large,) = await editor.diagnostics(uri, 1)
+        assert too_large.code == "H0101"
+        assert too_large.severity == types.DiagnosticSeverity.Warning
+        assert "holo checks documents up to 2 MB as they are typed" in too_large.message
+        assert await editor.definition(uri, types.Position(line=3, character=2)) == []
+    symbols = await editor.client.text_document_document_symbol_async(
+        types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=big))
+    )
+    assert not symbols
+    assert not await editor.client.workspace_symbol_async(
+        types.WorkspaceSymbolParams(query="f4711")
+    )
+
+    # Cut down to a normal size, the document is checked again.
+    small = editor.change(big, huge_module(2000).replace("(X) -> X.\n", "(X) -> Y.\n"))
+    found = await editor.diagnostics(big, small)
+    assert [d.code for d in found] == ["H0212"]
 
 
 async def test_requests_it_cannot_answer_get_empty_results(editor: Editor) -> None:
