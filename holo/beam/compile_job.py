@@ -87,6 +87,15 @@ class CompileJob:
         }
 
 
+# Failures that say something about the agent at one moment, not about the
+# job: the agent could not load a parse transform or behaviour (old code still
+# in use), its VM died or could not start, the compile ran out of time. Such a
+# result is not a function of the job, so it is never cached.
+UNSETTLED_CODES = frozenset(
+    {"Cextra_code", "Cnode_died", "Cagent_unavailable", "Cagent_crash", "Ctimeout"}
+)
+
+
 @record("holo.CompileResult")
 @dataclass(frozen=True)
 class CompileResult:
@@ -94,6 +103,17 @@ class CompileResult:
     module: str | None  # the module's name, None when it did not compile
     binary: bytes | None  # the BEAM, None when it did not compile
     diagnostics: tuple[Diagnostic, ...] = field(default=())  # errors first, then warnings
+
+    @classmethod
+    def failure(cls, path: str, code: str, message: str) -> CompileResult:
+        """A compile that gave no BEAM, with one error on the module's file."""
+        error = Diagnostic(path, 0, 0, 0, 0, Severity.ERROR, "C" + code, "holo", message)
+        return cls(False, None, None, (error,))
+
+    @property
+    def settled(self) -> bool:
+        """Whether this is what the job compiles to, whenever it is compiled (cacheable)."""
+        return not any(d.code in UNSETTLED_CODES for d in self.errors)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

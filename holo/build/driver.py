@@ -21,7 +21,13 @@ from holo.engine import Database
 from holo.inputs import project_model
 from holo.project.workspace import Workspace
 from holo.queries.app_resource import app_resource
-from holo.queries.codegen import codegen, compile_job, compile_key, compile_time_modules
+from holo.queries.codegen import (
+    codegen,
+    compile_cycle,
+    compile_job,
+    compile_key,
+    compile_time_modules,
+)
 from holo.queries.project_index import ModuleFile, module_index
 
 Progress = Callable[[int, int], None]
@@ -33,14 +39,17 @@ class BuildReport:
     modules: dict[str, ModuleFile]
     results: dict[str, CompileResult]
     compiled: list[str]  # modules the compiler ran on in this build
-    cached: list[str]  # modules whose output came from memory or the cache
+    cached: list[str]  # modules whose output came from memory or the cache, not the compiler
     diagnostics: list[Diagnostic]
     ebin: dict[str, EbinChanges] = field(default_factory=dict)
     timings_ms: dict[str, float] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
-        return not any(d.severity is Severity.ERROR for d in self.diagnostics)
+        # A module without a BEAM failed, whatever severity its diagnostics have.
+        return all(r.ok for r in self.results.values()) and not any(
+            d.severity is Severity.ERROR for d in self.diagnostics
+        )
 
     @property
     def binaries(self) -> dict[str, bytes]:
@@ -78,30 +87,68 @@ def build(
     write: bool = True,
     progress: Progress | None = None,
 ) -> BuildReport:
+    """Compile a profile's modules (what is not cached), write `_build/holo`, report.
+
+    ``progress(done, total)`` is called as each module's result becomes known,
+    from the cache or from the compiler, never twice with the same ``done``.
+    """
     db = workspace.db
     started = time.perf_counter()
     compiler.reset_counters()
     modules = modules_of(db, profile)
     results: dict[str, CompileResult] = {}
-    for layer in _layers(db, modules, profile):
+    keys: dict[str, bytes] = {}  # modules that reach the compiler (no cycle, some source)
+    found: set[str] = set()
 
-        def jobs_of(layer: list[str] = layer) -> Iterator[tuple[bytes, CompileJob]]:
+    def found_one(name: str) -> None:
+        if name not in found:
+            found.add(name)
+            if progress is not None:
+                progress(len(found), len(modules))
+
+    for layer in _layers(db, modules, profile):
+        waiting: dict[bytes, list[str]] = {}  # key -> modules whose result it brings
+
+        def jobs_of(
+            layer: list[str] = layer, waiting: dict[bytes, list[str]] = waiting
+        ) -> Iterator[tuple[bytes, CompileJob]]:
             for name in layer:
                 path = modules[name].path
-                key = compile_key(db, path, profile)
-                if key is None or compiler.cached(key) is not None:
+                key = None if compile_cycle(db, path, profile) else compile_key(db, path, profile)
+                if key is None:
+                    found_one(name)
+                    continue
+                keys[name] = key
+                if compiler.cached(key) is not None:
+                    found_one(name)
                     continue
                 job = compile_job(db, path, profile)
-                if job is not None:
-                    yield key, job
+                if job is None:
+                    found_one(name)
+                    continue
+                waiting.setdefault(key, []).append(name)
+                yield key, job
 
-        compiler.prefetch(jobs_of())
+        def came_back(key: bytes, waiting: dict[bytes, list[str]] = waiting) -> None:
+            for name in waiting.get(key, ()):
+                found_one(name)
+
+        compiler.prefetch(jobs_of(), came_back)
         for name in layer:
-            results[name] = codegen(db, modules[name].path, profile)
-            if progress is not None:
-                progress(len(results), len(modules))
+            result = codegen(db, modules[name].path, profile)
+            if not result.settled and name in keys:
+                # The memo may hold what the agent could not answer in an earlier
+                # build; this build asked again.
+                job = compile_job(db, modules[name].path, profile)
+                if job is not None:
+                    result = compiler.result(keys[name], job)
+            results[name] = result
+            found_one(name)
     compiled_paths = set(compiler.compiled)
     compiled = sorted(n for n, m in modules.items() if m.path in compiled_paths)
+    cached = sorted(
+        n for n, key in keys.items() if key in compiler.hits and n not in compiled
+    )
     diagnostics = list(project_model(db).diagnostics)
     for result in results.values():
         diagnostics.extend(result.diagnostics)
@@ -114,7 +161,7 @@ def build(
         modules=modules,
         results=results,
         compiled=compiled,
-        cached=sorted(set(modules) - set(compiled)),
+        cached=cached,
         diagnostics=sorted(set(diagnostics), key=Diagnostic.sort_key),
     )
     if write:

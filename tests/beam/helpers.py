@@ -3,12 +3,23 @@
 from __future__ import annotations
 
 import os
+import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from holo.beam import BeamNode, CompileJob, LoadStatus
 
 PROBE_SOURCE = Path(__file__).with_name("holo_test_probe.erl")
+DEADLINE = 60.0  # generous bound for waits on a loaded machine; never a measured figure
+
+
+def wait_until(condition: Callable[[], bool], what: str) -> None:
+    end = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError(f"gave up waiting: {what}")
+        time.sleep(0.05)
 
 
 def compile_module(node: BeamNode, name: str, body: str, **job: Any) -> bytes:

@@ -66,7 +66,11 @@ def test_warnings_as_errors_from_erl_opts_fail_the_compile(node: BeamNode) -> No
     source = b"-module(wae).\n-export([f/0]).\nf() -> X = 1, ok.\n"
     result = node.compile(CompileJob("src/wae.erl", source, erl_opts="[warnings_as_errors]"))
     assert not result.ok
-    assert any(d.code == "Cunused_var" for d in result.diagnostics)
+    # OTP returns no error, only the warning; erlc reports it as an error, and so does holo.
+    assert [(d.code, d.severity, d.line, d.column) for d in result.diagnostics] == [
+        ("Cunused_var", Severity.ERROR, 2, 7)
+    ]
+    assert result.errors[0].message.startswith("variable 'X' is unused")
 
 
 def test_the_job_bytes_win_over_the_files_on_disk(beam_cache: Path, tmp_path: Path) -> None:

@@ -26,6 +26,8 @@
 %%   extra_code   => [{Module, Beam}]       parse transforms and behaviours
 %% Result:
 %%   {ok, Module, Beam, Warnings} | {error, Errors, Warnings}
+%%   an error result always has at least one error (warnings that
+%%   warnings_as_errors turned into errors are reported as errors)
 %%   where each diagnostic is {File, Line, Column, Severity, Tag, Message}:
 %%   1-based positions (0 when the compiler gives none), binaries for text.
 -module(holo_agent_compile).
@@ -130,7 +132,10 @@ compiler_options(Opts) ->
               ({outdir, _}) -> true;
               (_) -> false
            end,
-    Kept = [O || O <- Opts, not Drop(O)],
+    %% no_spawn_compiler_process: the compile runs in the request's own
+    %% process, so cancelling the request (a time limit) stops it; OTP's own
+    %% worker process would be left running a parse transform that loops.
+    Kept = [no_spawn_compiler_process | [O || O <- Opts, not Drop(O)]],
     case lists:member(no_debug_info, Opts) of
         true -> [binary, return | Kept];
         false -> [binary, return, debug_info | Kept]
@@ -300,13 +305,29 @@ run_compiler(Forms, SrcName, Opts, Map) ->
                       <<"these erl_opts make the compiler produce something else than a BEAM">>}],
              diagnostics(Warnings, warning, SrcName, Map)};
         {error, Errors, Warnings} ->
-            {error, diagnostics(Errors, error, SrcName, Map),
-             diagnostics(Warnings, warning, SrcName, Map)}
+            Errs = diagnostics(Errors, error, SrcName, Map),
+            failed(Errs, diagnostics(Warnings, warning, SrcName, Map),
+                   Errs =:= [] orelse lists:member(warnings_as_errors, Opts), SrcName)
     catch Class:Reason:Stack ->
             {error, [{text(SrcName), 0, 0, error, <<"compiler_crash">>,
                       fmt("the compiler crashed: ~ts",
                           [erl_error:format_exception(Class, Reason, Stack)])}], []}
     end.
+
+%% A compile that gave no BEAM is an error, whatever the compiler called its
+%% reasons. With warnings_as_errors (from erl_opts or the module's own
+%% -compile) OTP fails with no error at all, only warnings: as erlc does, they
+%% are reported as the errors they were treated as.
+failed(Errors, Warnings, true, SrcName) ->
+    failed([{File, Line, Column, error, Tag,
+             <<Message/binary, " (an error: warnings_as_errors is set)">>}
+            || {File, Line, Column, _, Tag, Message} <- Warnings] ++ Errors,
+           [], false, SrcName);
+failed([], Warnings, false, SrcName) ->
+    {error, [{text(SrcName), 0, 0, error, <<"no_beam">>,
+              <<"the compiler produced no BEAM and reported no error">>}], Warnings};
+failed(Errors, Warnings, false, _SrcName) ->
+    {error, Errors, Warnings}.
 
 %% Every list that is a path inside the temporary directory becomes the
 %% original path: -file attributes, ?FILE expanded in headers, annotations.
