@@ -3,6 +3,11 @@
 :class:`BeamNode` starts ``erl`` running holo's agent (``holo/beam/agent``)
 and sends it requests as 4-byte length-prefixed external-format frames (see
 :mod:`holo.beam.process` and, for the Python <-> term mapping, :mod:`holo.beam.terms`).
+The frames travel on two pipes dedicated to them, never on the VM's stdin or
+stdout: user code the node runs (a parse transform, a module under test) may
+write to fd 1 directly (``erlang:display/1`` does, bypassing Erlang's I/O
+system), and on a shared stdout those bytes would corrupt the frame stream.
+The VM's stdout and stderr go to the node's log file instead.
 
 Protocol (``Kind`` an atom, ``Args`` usually a map)::
 
@@ -226,8 +231,7 @@ class BeamNode:
         """
         node_names = list(nodes)
         for name in node_names:
-            if name.count("@") != 1 or name.startswith("@") or name.endswith("@"):
-                raise UserError(f"{name!r} is not an Erlang node name (name@host)")
+            check_node_name(name)
         args = {
             "nodes": node_names,
             "cookie": cookie if cookie is not None else default_cookie(),
@@ -521,6 +525,12 @@ class BeamNode:
                 call.future.set_result(value)
             else:
                 call.future.set_exception(AgentRequestError(call.kind, *failure))
+
+
+def check_node_name(name: str) -> None:
+    """A UserError unless ``name`` can name an Erlang node (name@host)."""
+    if name.count("@") != 1 or name.startswith("@") or name.endswith("@"):
+        raise UserError(f"{name!r} is not an Erlang node name (name@host)")
 
 
 def default_cookie() -> str:

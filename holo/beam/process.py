@@ -1,8 +1,14 @@
 """One running agent VM: the ``erl`` child process and the two pipes holo talks over.
 
-The frames travel on two extra pipes (their descriptor numbers are passed on
-the command line), not on the child's stdin/stdout: stdout and stderr go to the
-agent's log file, so whatever user code prints can never corrupt a frame.
+The frames travel on two dedicated pipes, one each way, whose descriptor
+numbers the child inherits and receives on its command line (``-run
+holo_agent main InFd OutFd``); the agent opens them as a ``{fd, InFd, OutFd}``
+port. They are not the child's stdin/stdout, because code running in the VM
+can write to descriptor 1 without going through the agent: ``io:format`` to
+the standard group leader, and ``erlang:display/1``, which the runtime writes
+straight to fd 1. On a stdout channel either would land in the middle of the
+frame stream and desynchronise it. So stdin is /dev/null, stdout and stderr go
+to the agent's log file, and nothing user code prints can reach a frame.
 Each frame is a 4-byte big-endian length followed by an external-format term,
 which is what the agent's ``{packet, 4}`` port reads and writes.
 

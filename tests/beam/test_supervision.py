@@ -8,24 +8,20 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from holo.beam import AgentRequestError, BeamNode, BeamNodeClosed, BeamNodeDied, BeamStartError
-from tests.beam.helpers import apply, children_of, compile_module, is_running, load_probe
-
-DEADLINE = 60.0  # generous bound for waits on a loaded machine; never a measured figure
-
-
-def wait_until(condition: Callable[[], bool], what: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while not condition():
-        if time.monotonic() > end:
-            raise AssertionError(f"gave up waiting: {what}")
-        time.sleep(0.05)
+from tests.beam.helpers import (
+    DEADLINE,
+    apply,
+    children_of,
+    compile_module,
+    is_running,
+    load_probe,
+    wait_until,
+)
 
 
 def test_a_killed_node_restarts_with_its_modules_and_handlers(node: BeamNode) -> None:
@@ -86,8 +82,12 @@ def test_a_module_that_kills_every_new_vm_is_dropped(beam_cache: Path, tmp_path:
 def test_what_user_code_prints_goes_to_the_log_not_into_the_frames(node: BeamNode) -> None:
     marker = f"printed-by-user-code-{os.getpid()}"
     assert apply(node, "io", "format", f"{marker}~n".encode(), []) == "ok"
+    # erlang:display/1 writes to fd 1 itself, past Erlang's I/O system.
+    displayed = f"displayed-by-user-code-{os.getpid()}"
+    assert apply(node, "erlang", "display", displayed.encode()) is True
     assert node.call("echo", [1, 2]) == [1, 2]
     wait_until(lambda: marker in node.log_path.read_text(errors="replace"), "the print in the log")
+    wait_until(lambda: displayed in node.log_path.read_text(errors="replace"), "the display")
 
 
 def test_an_unknown_request_and_a_crashing_handler_fail_only_themselves(node: BeamNode) -> None:

@@ -2,8 +2,10 @@
 %%
 %% Python starts `erl -noshell -noinput -run holo_agent main InFd OutFd TmpDir`
 %% with two pipes on InFd/OutFd. Frames on them are 4-byte length-prefixed
-%% external terms (the port's {packet,4}); stdout and stderr go to a log file,
-%% so io:format from user code can never corrupt the frame stream.
+%% external terms (the port's {packet,4}). They are not fds 0 and 1: user code
+%% writes to fd 1 with io:format and, bypassing the I/O system, with
+%% erlang:display/1; stdout and stderr go to a log file, so neither can
+%% corrupt the frame stream.
 %%
 %% Python -> agent:  {call, Id, Kind, Args} | {cancel, Id}
 %% agent -> Python:  {hello, Info} (once, first)
