@@ -220,3 +220,138 @@ async def test_document_and_workspace_symbols(editor: Editor) -> None:
     ]
     found = await editor.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="scl"))
     assert sorted(s.name for s in found or []) == ["SCALE", "scale/1", "scale_test/0"]
+
+
+KINDS = """\
+-module(kinds).
+-include("demo.hrl").
+-import(lists, [reverse/1]).
+-export([run/1, area/1]).
+-export_type([shape/0, handle/0]).
+
+-define(LIMIT, 100).
+-define(TWICE(X), (X * 2)).
+
+-record(box, {width = 0 :: integer(), height = 0 :: integer()}).
+
+-type shape() :: #box{} | circle.
+-opaque handle() :: {handle, reference()}.
+
+-doc "Computes the area of a shape.".
+-spec area(shape()) -> number().
+area(#box{width = W, height = H}) -> W * H;
+area(circle) -> 3.
+
+-spec run(file:filename()) -> {module(), list()}.
+run(Name) ->
+    B = #box{width = ?TWICE(?LIMIT)},
+    {?MODULE, reverse([area(B), B#box.height, Name])}.
+"""
+
+
+async def test_definitions_of_types_and_of_module(editor: Editor) -> None:
+    uri = editor.open("src/kinds.erl", KINDS)
+    assert await editor.diagnostics(uri, 1) == []
+    lines = KINDS.split("\n")
+
+    async def definition(needle: str, offset: int) -> list[tuple[str, int, int]]:
+        found = await editor.definition(uri, editor.position(uri, needle, offset))
+        return [where(editor, location) for location in found]
+
+    # A local type, and an opaque one named in -export_type.
+    shape = lines.index("-type shape() :: #box{} | circle.")
+    assert await definition("area(shape())", 6) == [("src/kinds.erl", shape, 0)]
+    handle = lines.index("-opaque handle() :: {handle, reference()}.")
+    assert await definition("handle/0]", 0) == [("src/kinds.erl", handle, 0)]
+    # ?MODULE is the module: its -module attribute.
+    assert await definition("?MODULE", 2) == [("src/kinds.erl", 0, 0)]
+    # An OTP type, in OTP's source.
+    (filename,) = await editor.definition(uri, editor.position(uri, "file:filename()", 6))
+    assert "/kernel-" in filename.uri and filename.uri.endswith("/src/file.erl")
+    assert line_of(filename).startswith("-type filename()")
+
+
+async def test_symbols_of_records_macros_types_and_headers(editor: Editor) -> None:
+    uri = editor.open("src/kinds.erl", KINDS)
+    await editor.diagnostics(uri, 1)
+
+    async def symbols(document: str) -> list[tuple[str, types.SymbolKind, list[str]]]:
+        found = await editor.client.text_document_document_symbol_async(
+            types.DocumentSymbolParams(text_document=types.TextDocumentIdentifier(uri=document))
+        )
+        return [
+            (s.name, s.kind, [c.name for c in s.children or []])  # type: ignore[union-attr]
+            for s in found or []
+        ]
+
+    K = types.SymbolKind
+    assert await symbols(uri) == [
+        ("LIMIT", K.Constant, []),
+        ("TWICE/1", K.Constant, []),
+        ("box", K.Struct, ["width", "height"]),
+        ("shape/0", K.TypeParameter, []),
+        ("handle/0", K.TypeParameter, []),
+        ("area/1", K.Function, []),
+        ("run/1", K.Function, []),
+    ]
+    header = editor.uri("include/demo.hrl")
+    assert await symbols(header) == [
+        ("point", K.Struct, ["x", "y"]),
+        ("ORIGIN", K.Constant, []),
+        ("SCALE", K.Constant, []),
+    ]
+    found = await editor.client.workspace_symbol_async(types.WorkspaceSymbolParams(query="coord"))
+    assert [(s.name, s.kind, s.location.uri.rsplit("/", 1)[1]) for s in found or []] == [  # type: ignore[union-attr]
+        ("coord/0", K.TypeParameter, "geometry.erl")
+    ]
+
+
+async def test_completion_of_record_fields_after_a_dot_and_of_imports(editor: Editor) -> None:
+    uri = editor.open("src/kinds.erl", KINDS)
+    await editor.diagnostics(uri, 1)
+
+    async def complete(typed: str) -> list[types.CompletionItem]:
+        text = KINDS.replace("run(Name) ->\n", f"run(Name) ->\n    {typed}\n")
+        editor.change(uri, text)
+        found = await editor.client.text_document_completion_async(
+            types.CompletionParams(
+                text_document=types.TextDocumentIdentifier(uri=uri),
+                position=editor.position(uri, typed, len(typed)),
+            )
+        )
+        assert isinstance(found, types.CompletionList)
+        return list(found.items)
+
+    async def labels(typed: str) -> list[str]:
+        return [item.label for item in await complete(typed)]
+
+    assert await labels("Name#box.") == ["width", "height"]
+    assert await labels("Name#box.h") == ["height"]
+    assert await labels("Name#point.") == ["x", "y"]  # a record of the header
+    imported = [item for item in await complete("rev") if item.label == "reverse/1"]
+    assert [item.detail for item in imported] == ["lists"]
+
+
+async def hover_text(editor: Editor, uri: str, position: types.Position) -> str:
+    found = await editor.client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+    )
+    assert found is not None
+    return found.contents.value  # type: ignore[union-attr]
+
+
+async def test_hover_of_a_doc_attribute_and_of_an_otp_function(editor: Editor) -> None:
+    uri = editor.open("src/kinds.erl", KINDS)
+    await editor.diagnostics(uri, 1)
+    area = await hover_text(editor, uri, editor.position(uri, "area(B)", 1))
+    assert area.startswith("**kinds:area/1**")
+    assert "-spec area(shape()) -> number()." in area
+    assert area.endswith("Computes the area of a shape.")
+
+    shapes = editor.open("src/shapes.erl")
+    member = await hover_text(editor, shapes, editor.position(shapes, "lists:member", 7))
+    assert member.startswith("**lists:member/2**")
+    assert "-spec member(Elem, List) -> boolean() when" in member
+    reverse = await hover_text(editor, uri, editor.position(uri, "reverse([", 2))
+    assert reverse.startswith("**lists:reverse/1**")
+    assert "-spec reverse(List1) -> List2 when" in reverse

@@ -60,6 +60,8 @@ async def test_save_compiles_runs_the_affected_tests_and_reports_failures(
     (failure,) = failures[-1].diagnostics
     assert failure.source == "eunit"
     assert "geometry_tests:scale_test" in failure.message
+    # What the assertion expected and what scale/1 returned instead.
+    assert "expected {point,10,20}, got {point,11,22}" in failure.message
     assert failure.range.start.line == GEOMETRY_TESTS.split("\n").index(
         "    ?assertEqual(#point{x = 10, y = 20}, geometry:scale(#point{x = 1, y = 2}))."
     )
@@ -85,7 +87,8 @@ async def test_save_compiles_runs_the_affected_tests_and_reports_failures(
     # Fixed and saved again: the failure and the warning go away.
     fixed = editor.change(geometry, GEOMETRY)
     editor.save(geometry)
-    await editor.until(lambda: len(ends(editor)) == 2)
+    (_, end) = await editor.until(lambda: ends(editor)[1:] and ends(editor))
+    assert "2 passed, 0 failed" in (end.message or "")  # scale_test passes again
     assert list(editor.publishes(tests_uri)[-1].diagnostics) == []
     assert [d for d in editor.publishes(geometry)[-1].diagnostics] == []
     assert editor.publishes(geometry)[-1].version == fixed
