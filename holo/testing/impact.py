@@ -3,9 +3,17 @@
 A record says, for one test's last run, which project functions it executed
 (with the fingerprints they had), the module keys (:func:`module_key`) of the
 modules it touched, its own module's key, and how it ended. Selection
-compares them with the current code.
+compares them with the current code. Beyond what call counting saw:
 
-Key: ``digest(salt, "holo.test-impact/1", project identity, test id)``:
+* a module it touched counts even when only ``module_info/0,1`` ran (EUnit's
+  ``{module, M}`` lists M's tests that way);
+* every function of a module whose code the test replaced (meck, cover,
+  ``code:load_binary``: their calls were not all counted) counts as
+  executed, and the record names those modules;
+* for every ``-on_load`` module it touched, the functions loading that
+  module runs (:mod:`holo.testing.load_time`), with their fingerprints.
+
+Key: ``digest(salt, "holo.test-impact/2", project identity, test id)``:
 
 * the session's salt (holo and OTP versions): another holo or OTP starts
   afresh, since fingerprints and outcomes may differ;
@@ -35,10 +43,12 @@ from holo.testing.results import TestStatus
 from holo.testing.runner import Outcome
 from holo.testing.snapshot import Snapshot, source_function
 
-KEY_FORMAT = b"holo.test-impact/1"
+KEY_FORMAT = b"holo.test-impact/2"
 
 # (module, function, arity, fingerprint)
 ExecutedFunction = tuple[str, str, int, bytes]
+# (the -on_load module, module, function, arity, fingerprint)
+LoadTimeFunction = tuple[str, str, str, int, bytes]
 
 
 @record("holo.testing.TestImpact")
@@ -52,6 +62,8 @@ class TestImpact:
     functions: tuple[ExecutedFunction, ...]  # sorted
     modules: tuple[tuple[str, bytes], ...]  # (module, module_key) of every module touched
     time_us: int
+    load_time: tuple[LoadTimeFunction, ...] = ()  # sorted: what touched -on_load modules run
+    reloaded: tuple[str, ...] = ()  # modules whose code it replaced: all of them counts
 
 
 def project_identity(model: ProjectModel, root_name: str) -> str:
@@ -115,16 +127,33 @@ class ImpactStore:
 def impact_of(test: TestCase, outcome: Outcome, snapshot: Snapshot) -> TestImpact:
     """The record of a test that just ran: what it executed, with the fingerprints the
     snapshot (taken before it ran) gives that code."""
-    functions: set[tuple[str, str, int, bytes]] = set()
+    functions: set[ExecutedFunction] = set()
     touched: set[str] = {test.module}
-    for module, name, arity in outcome.executed:
-        function = source_function(name, arity)
+
+    def executed(module: str, function: tuple[str, int]) -> None:
         fingerprint = snapshot.recorded_fingerprint(module, function)
         if fingerprint is None:
-            continue  # module_info/0,1 and other code the source does not show
+            return  # module_info/0,1 and other code the source does not show
         functions.add((module, *function, fingerprint))
-        touched.add(module)
         touched.update(snapshot.referenced_modules(module, function))
+
+    for module, name, arity in outcome.executed:
+        if module in snapshot.modules:
+            touched.add(module)
+        executed(module, source_function(name, arity))
+    reloaded = tuple(sorted(m for m in outcome.reloaded if m in snapshot.modules))
+    for module in reloaded:
+        touched.add(module)
+        for function in snapshot.functions.get(module, {}):
+            executed(module, function)
+    load_time: set[LoadTimeFunction] = set()
+    for module in sorted(touched):
+        for target, name, arity in snapshot.load_time_reach(module):
+            fingerprint = snapshot.recorded_fingerprint(target, (name, arity))
+            if fingerprint is not None:
+                load_time.add((module, target, name, arity, fingerprint))
+    # Their module keys too (an -import changed in them changes what runs).
+    touched.update(target for _, target, _, _, _ in load_time)
     status = outcome.status if outcome.counted else TestStatus.CRASHED
     return TestImpact(
         test=test.id,
@@ -133,4 +162,6 @@ def impact_of(test: TestCase, outcome: Outcome, snapshot: Snapshot) -> TestImpac
         functions=tuple(sorted(functions)),
         modules=tuple(sorted((m, snapshot.recorded_key(m)) for m in touched)),
         time_us=outcome.time_us,
+        load_time=tuple(sorted(load_time)),
+        reloaded=reloaded,
     )

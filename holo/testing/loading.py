@@ -1,19 +1,27 @@
 """Keeping the runtime node on a test build's code, and knowing which modules run it.
 
 Like :class:`holo.build.loading.NodeLoader` (only what changed is loaded, all
-of one build together), with two differences tests need: a module counts as
-running this build's code when the node loaded it *or* already ran exactly
-that code (the watcher may have loaded the same build a moment before), and
-loads are forced (a test node keeps no process worth sparing on old code).
+of one build together), with three differences tests need:
+
+* a module counts as running this build's code when the node loaded it *or*
+  already ran exactly that code (the watcher may have loaded the same build a
+  moment before);
+* loads are forced (a test node keeps no process worth sparing on old code);
+* an ``-on_load`` module is loaded again, even when its own binary did not
+  change, when the code its ``-on_load`` function runs changed (a
+  ``load_time`` digest, see :mod:`holo.testing.load_time`): deleted, then
+  loaded, so that the function runs again on the new code, and a NIF
+  library it loads is loaded afresh rather than upgraded.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 
-from holo.beam.loading import LoadStatus
+from holo.beam.loading import LoadResult, LoadStatus
 from holo.beam.node import BeamNode
-from holo.build.loading import describe_problems
+from holo.build.loading import LoadReport, describe_problems
 
 _RUNNING = (LoadStatus.LOADED, LoadStatus.UNCHANGED)
 _GONE = (LoadStatus.UNLOADED, LoadStatus.NOT_LOADED)
@@ -23,34 +31,91 @@ class CodeSync:
     def __init__(self, node: BeamNode) -> None:
         self.node = node
         self.running: dict[str, bytes] = {}  # module -> md5 of the binary the node runs
+        self.load_time: dict[str, bytes] = {}  # -on_load module -> what its on_load ran
+        self.sent = 0  # binaries sent to the node, ever
 
-    def forget(self) -> None:
-        """Trust nothing about the node: the next sync loads every module again."""
-        self.running.clear()
+    def forget(self, modules: set[str] | None = None) -> None:
+        """Trust nothing about these modules (all when None): the next sync loads them."""
+        if modules is None:
+            self.running.clear()
+            self.load_time.clear()
+            return
+        for module in modules:
+            self.running.pop(module, None)
+            self.load_time.pop(module, None)
 
-    def sync(self, binaries: dict[str, bytes], removed: set[str]) -> list[str]:
-        """Load what changed, unload what is gone; the problems, one line each."""
+    def sync(
+        self,
+        binaries: Mapping[str, bytes],
+        removed: set[str],
+        load_time: Mapping[str, bytes] | None = None,
+    ) -> LoadReport:
+        """Load what changed, unload what is gone, and load again the ``-on_load``
+        modules whose ``load_time`` digest changed."""
+        report = LoadReport()
         digests = {m: hashlib.md5(b).digest() for m, b in binaries.items()}
         changed = {m: b for m, b in binaries.items() if self.running.get(m) != digests[m]}
-        problems: list[str] = []
+        fresh: set[str] = set()  # loaded now, their on_load ran on the new code
         if changed:
-            result = self.node.load(changed, force=True)
+            result = self._load(changed)
             for entry in result.modules:
                 if entry.status in _RUNNING:
                     self.running[entry.module] = digests[entry.module]
                 else:
                     self.running.pop(entry.module, None)
-            problems.extend(describe_problems(result))
+                if entry.status is LoadStatus.LOADED:
+                    fresh.add(entry.module)
+            report.loaded.extend(sorted(fresh))
+            report.problems.extend(describe_problems(result))
         gone = sorted(m for m in removed if m in self.running)
         if gone:
             result = self.node.unload(gone, force=True)
             for entry in result.modules:
                 if entry.status in _GONE:
                     self.running.pop(entry.module, None)
-            problems.extend(describe_problems(result))
-        return problems
+                    self.load_time.pop(entry.module, None)
+                    if entry.status is LoadStatus.UNLOADED:
+                        report.unloaded.append(entry.module)
+            report.problems.extend(describe_problems(result))
+        if load_time:
+            self._reload_on_load(binaries, load_time, fresh, report)
+        return report
 
-    def stale(self, modules: set[str], binaries: dict[str, bytes]) -> set[str]:
+    def _reload_on_load(
+        self,
+        binaries: Mapping[str, bytes],
+        load_time: Mapping[str, bytes],
+        fresh: set[str],
+        report: LoadReport,
+    ) -> None:
+        again = sorted(
+            m
+            for m, digest in load_time.items()
+            if m in self.running and m not in fresh and self.load_time.get(m) != digest
+        )
+        for module in fresh:
+            if module in load_time:
+                self.load_time[module] = load_time[module]
+        if not again:
+            return
+        report.problems.extend(describe_problems(self.node.unload(again, force=True)))
+        result = self._load({m: binaries[m] for m in again})
+        for entry in result.modules:
+            if entry.status in _RUNNING:
+                self.load_time[entry.module] = load_time[entry.module]
+            else:
+                self.running.pop(entry.module, None)
+                self.load_time.pop(entry.module, None)
+            if entry.status is LoadStatus.LOADED and entry.module not in report.loaded:
+                report.loaded.append(entry.module)
+        report.loaded.sort()
+        report.problems.extend(describe_problems(result))
+
+    def _load(self, binaries: Mapping[str, bytes]) -> LoadResult:
+        self.sent += len(binaries)
+        return self.node.load(dict(binaries), force=True)
+
+    def stale(self, modules: set[str], binaries: Mapping[str, bytes]) -> set[str]:
         """Modules that do not run this build's code: not compiled, or not loaded."""
         return {
             m

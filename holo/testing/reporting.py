@@ -62,6 +62,8 @@ def result_of(test: TestCase, reason: str, outcome: Outcome, report: BuildReport
         cases=cases,
         leaked_processes=outcome.leaked,
         output=outcome.output,
+        restored=outcome.restored,
+        replaced_code=outcome.reloaded,
     )
 
 
@@ -99,4 +101,10 @@ def details_text(outcome: Outcome, cases: tuple[CaseResult, ...]) -> str:
             parts.append(f"  {case.status.value}: {case.description}{where}{text}")
     if outcome.leaked:
         parts.append(f"  left {outcome.leaked} process(es) running; holo killed them")
+    if outcome.restored:
+        parts.append(f"  changed what holo put back after it: {', '.join(outcome.restored)}")
+    if outcome.reloaded:
+        parts.append(
+            f"  replaced the code of {', '.join(outcome.reloaded)}; holo loaded the build's back"
+        )
     return "\n".join(parts)

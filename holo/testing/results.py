@@ -55,6 +55,8 @@ class TestResult:
     cases: tuple[CaseResult, ...] = ()
     leaked_processes: int = 0  # processes it left running, which holo killed
     output: str = ""  # what it printed (truncated)
+    restored: tuple[str, ...] = ()  # state it changed that holo put back after it
+    replaced_code: tuple[str, ...] = ()  # project modules whose code it replaced
 
     @property
     def passed(self) -> bool:
@@ -73,6 +75,7 @@ class TestReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)  # the test build's
     load_problems: list[str] = field(default_factory=list)
     timings_ms: dict[str, float] = field(default_factory=dict)
+    loaded: list[str] = field(default_factory=list)  # modules the run loaded into the node
 
     @property
     def selected(self) -> list[str]:

@@ -6,6 +6,15 @@ makes that second delivery answer ``replayed`` rather than run the test
 twice, and the test is reported as crashed. A node that stops answering
 altogether (a test wedged in a NIF) is killed once the timeout and a margin
 have passed; its supervisor starts a fresh one for the next test.
+
+Tests are isolated from each other: after each one the runner puts back
+the application environment, persistent terms, OS environment and code
+path it changed, unloads the applications it loaded and deletes the modules
+it loaded from binaries (see holo_test_runner.erl for the exact rules), so
+a test gives the same outcome alone as after any other. Project code a test
+replaced (meck, cover, ``code:load_binary``) comes back as ``reloaded``:
+the session loads the build's code again before the next test, and the
+test's record counts every function of those modules as executed.
 """
 
 from __future__ import annotations
@@ -86,6 +95,10 @@ class Outcome:
     time_us: int
     executed: tuple[tuple[str, str, int], ...]  # (module, compiled function name, arity)
     failure: Failure | None = None
+    # Project modules whose code was replaced during the test (meck, cover,
+    # code:load_binary): their calls were not all counted.
+    reloaded: tuple[str, ...] = ()
+    restored: tuple[str, ...] = ()  # state the test changed that the runner put back
     cases: tuple[Case, ...] = ()
     leaked: int = 0
     output: str = ""
@@ -127,6 +140,7 @@ class NodeRunner:
 
     node: BeamNode
     marker_prefix: Path  # marker files are this path plus a number
+    unresponsive_margin_s: float = UNRESPONSIVE_MARGIN_S
     _ids: itertools.count[int] = field(default_factory=itertools.count)
     _setup: Setup | None = None
 
@@ -154,8 +168,11 @@ class NodeRunner:
             "marker": str(marker).encode(),
         }
         try:
-            reply = self.node.call("run_test", args, timeout=timeout_s + UNRESPONSIVE_MARGIN_S)
+            reply = self.node.call(
+                "run_test", args, timeout=timeout_s + self.unresponsive_margin_s
+            )
         except TimeoutError:
+            log.warning("%s: the node stopped answering; killing it", test.id)
             self._kill_node()
             return Outcome(
                 TestStatus.TIMEOUT, round(timeout_s * 1e6), (), counted=False,
@@ -196,6 +213,8 @@ def _outcome(reply: Any) -> Outcome:
         time_us=int(reply.get("time_us", 0)),
         executed=tuple((m, f, a) for m, f, a in reply.get("executed") or ()),
         failure=Failure.from_agent(reply.get("failure")),
+        reloaded=tuple(reply.get("reloaded") or ()),
+        restored=tuple(_text(line) for line in reply.get("restored") or ()),
         cases=cases,
         leaked=int(reply.get("leaked", 0)),
         output=_text(reply.get("output")),

@@ -6,7 +6,9 @@ A test is selected when
 * it did not pass last time (failed, error, timeout, crashed, not run);
 * its own module's key changed (module-level change of the test module);
 * a function it executed changed fingerprint, or is gone (removed, renamed,
-  its module deleted);
+  its module deleted); for a module whose code it replaced, any function;
+* a function that loading an ``-on_load`` module it touched runs changed or
+  is gone, or that ``-on_load`` now reaches a function it did not;
 * a module it touched changed its module key (``-on_load``, ``-compile``
   options, exports, a parse transform's code...).
 
@@ -40,13 +42,28 @@ def why_selected(test: TestCase, impact: TestImpact | None, snapshot: Snapshot) 
         return f"module {test.module} changed"
     for module, name, arity, fingerprint in impact.functions:
         current = snapshot.fingerprint(module, (name, arity))
+        replaced = (
+            f" (the test replaced {module}'s code, so all of it counts)"
+            if module in impact.reloaded
+            else ""
+        )
         if current is None:
-            return f"{module}:{name}/{arity}, which it ran, is gone"
+            return f"{module}:{name}/{arity}, which it ran, is gone{replaced}"
         if current != fingerprint:
-            return f"{module}:{name}/{arity} changed"
+            return f"{module}:{name}/{arity} changed{replaced}"
+    for loading, module, name, arity, fingerprint in impact.load_time:
+        current = snapshot.fingerprint(module, (name, arity))
+        if current != fingerprint:
+            what = "is gone" if current is None else "changed"
+            return f"{module}:{name}/{arity}, which {loading}'s -on_load runs, {what}"
     for module, key in impact.modules:
         if snapshot.key(module) != key:
             return f"module {module} changed"
+    recorded = {(loading, m, f, a) for loading, m, f, a, _ in impact.load_time}
+    for module, _ in impact.modules:
+        for target, name, arity in sorted(snapshot.load_time_reach(module)):
+            if (module, target, name, arity) not in recorded:
+                return f"{module}'s -on_load now runs {target}:{name}/{arity}"
     return None
 
 

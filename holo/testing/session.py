@@ -9,6 +9,13 @@ Tests run one at a time in ``session.runtime`` (not the compiler's node),
 against the test profile's code. Each test's record is written to the
 session's store at the end of the run (and on the way out of an interrupted
 one).
+
+The session keeps a record of what the runtime node runs (module by module,
+the MD5 of its binary) and marks it in the node; a run checks the marks and
+loads again only the modules someone else replaced since. Whoever else loads
+a test build into ``session.runtime`` (the watcher, the language server)
+does it through :meth:`TestSession.load`, so the next run has nothing to
+send again.
 """
 
 from __future__ import annotations
@@ -23,18 +30,20 @@ from collections.abc import Callable
 from pathlib import Path
 
 from holo.build.driver import BuildReport, build, modules_of
+from holo.build.loading import LoadReport
 from holo.build.output import ebin_dir
 from holo.diagnostics import Diagnostic
 from holo.inputs import file_text, project_model
 from holo.session import Session
 from holo.testing.discovery import TestCase, discover
 from holo.testing.impact import ImpactStore, TestImpact, impact_of, project_identity
+from holo.testing.load_time import LoadTimeCode
 from holo.testing.loading import CodeSync
 from holo.testing.reporting import not_run_result, result_of
 from holo.testing.results import TestReport, TestResult, failure_diagnostics
-from holo.testing.runner import NodeRunner, Setup
+from holo.testing.runner import UNRESPONSIVE_MARGIN_S, NodeRunner, Setup
 from holo.testing.selection import select
-from holo.testing.snapshot import Snapshot
+from holo.testing.snapshot import Snapshot, module_key
 
 PROFILE = "test"
 DEFAULT_TIMEOUT_S = 60.0
@@ -54,6 +63,8 @@ class TestSession:
         self._code: CodeSync | None = None
         self._impacts: ImpactStore | None = None
         self._runner: NodeRunner | None = None
+        # How long past its timeout a test may keep the node from answering at all.
+        self.unresponsive_margin_s = UNRESPONSIVE_MARGIN_S
 
     @property
     def impacts(self) -> ImpactStore:
@@ -90,6 +101,22 @@ class TestSession:
         with self._lock:
             return self._run(build_report, everything, timeout, progress)
 
+    def load(self, report: BuildReport, removed: set[str] | None = None) -> LoadReport:
+        """Load a test build into ``session.runtime`` as the session's own code.
+
+        Loads what the node does not run yet, unloads ``removed`` (and the
+        modules of an earlier build that this one lacks), and loads again the
+        ``-on_load`` modules whose load-time code changed. The next
+        :meth:`run` on the same build sends nothing again.
+        """
+        with self._lock:
+            return self._load(report, set(removed or ()), self._load_time(report))
+
+    @property
+    def binaries_sent(self) -> int:
+        """How many module binaries this session has sent to the runtime node."""
+        return 0 if self._code is None else self._code.sent
+
     def close(self) -> None:
         with self._lock:
             if self._impacts is not None:
@@ -110,10 +137,13 @@ class TestSession:
         if report is None or report.profile != PROFILE:
             report = build(session.workspace, session.compiler, PROFILE)
         built = time.perf_counter()
-        stale, load_problems = self._load(report)
+        load_time = self._load_time(report)
+        load = self._load(report, set(), load_time)
+        code = self._sync()
+        stale = code.stale(set(report.modules), report.binaries)
         loaded = time.perf_counter()
 
-        snapshot = Snapshot.take(session.db, report.modules, frozenset(stale))
+        snapshot = Snapshot.take(session.db, report.modules, frozenset(stale), load_time)
         tests = discover(session.db, report.modules.values())
         impacts = self.impacts
         selection = select(tests, impacts, snapshot, everything=everything)
@@ -128,6 +158,7 @@ class TestSession:
             if (path := ebin_dir(session.project_root, PROFILE, app or "_extra")).is_dir()
         ]
         runner = self._node_runner()
+        runner.unresponsive_margin_s = self.unresponsive_margin_s
         if selection.selected:
             runner.setup(Setup(trace, str(session.project_root), code_paths))
         try:
@@ -139,6 +170,11 @@ class TestSession:
                     outcome = runner.run(test, timeout_s=timeout)
                     result = result_of(test, reason, outcome, report)
                     impacts.put(impact_of(test, outcome, snapshot))
+                    if outcome.reloaded:
+                        problems = self._restore_code(outcome.reloaded, report, load_time)
+                        load.problems.extend(problems)
+                        stale = code.stale(set(report.modules), report.binaries)
+                        snapshot.stale = frozenset(stale)
                 results.append(result)
                 if progress is not None:
                     progress(result, len(results), len(selection.selected))
@@ -150,7 +186,8 @@ class TestSession:
             results=results,
             skipped=[t.id for t in selection.skipped],
             diagnostics=list(report.diagnostics),
-            load_problems=load_problems,
+            load_problems=load.problems,
+            loaded=load.loaded,
             timings_ms={
                 "build": _ms(built - started),
                 "load": _ms(loaded - built),
@@ -169,21 +206,54 @@ class TestSession:
             self._runner = NodeRunner(self.session.runtime, prefix)
         return self._runner
 
-    def _load(self, report: BuildReport) -> tuple[set[str], list[str]]:
-        """Load the build into the runtime node; the modules that do not run its code."""
-        node = self.session.runtime
+    def _sync(self) -> CodeSync:
         if self._code is None:
-            self._code = CodeSync(node)
+            self._code = CodeSync(self.session.runtime)
+        return self._code
+
+    def _load_time(self, report: BuildReport) -> LoadTimeCode:
+        return LoadTimeCode(self.session.db, report.modules)
+
+    def _load_time_digests(self, report: BuildReport, load_time: LoadTimeCode) -> dict[str, bytes]:
+        """For each -on_load module, what its on_load runs (see load_time.py)."""
+        db, modules = self.session.db, report.modules
+
+        def key_of(module: str) -> bytes:
+            return module_key(db, modules[module].path)
+
+        return {m: load_time.digest(m, key_of) for m in load_time.on_load_modules()}
+
+    def _load(self, report: BuildReport, removed: set[str], load_time: LoadTimeCode) -> LoadReport:
+        """Load the build into the runtime node (see :meth:`load`)."""
+        node = self.session.runtime
+        code = self._sync()
         drift = node.call("test_code_drift")
-        if drift == "unknown" or drift:
-            # A new VM, or someone else loaded other code (the default profile):
-            # load everything again rather than trust what we remember.
-            self._code.forget()
-        modules = set(report.modules)
-        removed = set(self._code.running) - modules
-        problems = self._code.sync(report.binaries, removed)
-        node.call("test_code_marks", {"modules": sorted(self._code.running)})
-        return self._code.stale(modules, report.binaries), problems
+        if drift == "unknown":
+            code.forget()  # a new VM: trust nothing we remember
+        elif drift:
+            code.forget(set(drift))  # someone else loaded other code into these
+        gone = removed | (set(code.running) - set(report.modules))
+        result = code.sync(report.binaries, gone, self._load_time_digests(report, load_time))
+        self._mark(code)
+        return result
+
+    def _restore_code(
+        self, modules: tuple[str, ...], report: BuildReport, load_time: LoadTimeCode
+    ) -> list[str]:
+        """Put the build's code back into modules a test replaced; the problems."""
+        code = self._sync()
+        replaced = {m for m in modules if m in report.binaries}
+        code.forget(replaced)
+        binaries = {m: report.binaries[m] for m in replaced}
+        digests = {
+            m: d for m, d in self._load_time_digests(report, load_time).items() if m in replaced
+        }
+        result = code.sync(binaries, set(), digests)
+        self._mark(code)
+        return result.problems
+
+    def _mark(self, code: CodeSync) -> None:
+        self.session.runtime.call("test_code_marks", {"modules": sorted(code.running)})
 
     @staticmethod
     def _blocked_by(test: TestCase, impact: TestImpact | None, stale: set[str]) -> str | None:

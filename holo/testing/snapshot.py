@@ -13,7 +13,9 @@ behaviours), plus
 * every function's fingerprint when the module has ``-on_load`` (the on_load
   function runs when the module loads, not during the test, so its calls are
   never counted) or asks for inlining (an inlined function's body runs
-  inside its caller, uncounted);
+  inside its caller, uncounted). What ``-on_load`` runs in *other* modules
+  is not in the key (their body edits must not change this module's
+  derived data): impact records hold it (:mod:`holo.testing.load_time`);
 * the code of the project's parse transforms the module is compiled with,
   and of the project modules they call: they run at compile time;
 * its application's ``.app.src`` (env defaults, ``mod``, registered names).
@@ -36,6 +38,7 @@ from holo.queries.resolve import (
     module_level_fingerprint,
     resolve,
 )
+from holo.testing.load_time import MFA, LoadTimeCode
 
 PROFILE = "test"
 ABSENT = b""  # the key of a module the project does not have
@@ -136,18 +139,29 @@ class Snapshot:
     functions: dict[str, dict[Function, bytes]]
     keys: dict[str, bytes]
     stale: frozenset[str]
+    load_time: LoadTimeCode
     _remotes: dict[str, dict[Function, tuple[str, ...]]] = field(default_factory=dict)
 
     @classmethod
     def take(
-        cls, db: Any, modules: Mapping[str, ModuleFile], stale: frozenset[str] = frozenset()
+        cls,
+        db: Any,
+        modules: Mapping[str, ModuleFile],
+        stale: frozenset[str] = frozenset(),
+        load_time: LoadTimeCode | None = None,
     ) -> Snapshot:
         functions = {
             name: dict(function_fingerprints(db, entry.path, PROFILE))
             for name, entry in modules.items()
         }
         keys = {name: module_key(db, entry.path) for name, entry in modules.items()}
-        return cls(db, modules, functions, keys, stale)
+        if load_time is None:
+            load_time = LoadTimeCode(db, modules)
+        return cls(db, modules, functions, keys, stale, load_time)
+
+    def load_time_reach(self, module: str) -> frozenset[MFA]:
+        """The project functions loading ``module`` runs (its ``-on_load``'s reach)."""
+        return self.load_time.reach(module)
 
     def fingerprint(self, module: str, function: Function) -> bytes | None:
         table = self.functions.get(module)

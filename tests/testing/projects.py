@@ -255,3 +255,167 @@ def line_of(text: str, needle: str) -> int:
         if needle in line:
             return number
     raise ValueError(f"{needle!r} is not in the text")
+
+
+# Tests that change the node's state, or replace project code, for later tests to see.
+ISOLATION: dict[str, str] = {
+    "rebar.config": "{erl_opts, [debug_info]}.\n",
+    "src/isolation.app.src": app_src("isolation"),
+    "src/greet.erl": """\
+-module(greet).
+-export([hello/0, twice/1]).
+
+hello() -> hello.
+
+twice(X) -> X * 2.
+""",
+    "src/settings.erl": """\
+-module(settings).
+-on_load(init/0).
+-export([level/0]).
+
+init() ->
+    persistent_term:put({settings, level}, 1),
+    ok.
+
+level() -> persistent_term:get({settings, level}).
+""",
+    "test/a_tests.erl": """\
+-module(a_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+sets_state_test() ->
+    ok = application:load(isolation),
+    ok = application:set_env(isolation, mode, fast),
+    ok = application:set_env(kernel, holo_isolation_probe, 1),
+    ok = application:set_env(isolation_unloaded, flag, on),
+    persistent_term:put(isolation_key, 1),
+    persistent_term:put({settings, level}, 2),
+    true = os:putenv("HOLO_ISOLATION_PROBE", "1"),
+    ?assertEqual(2, settings:level()).
+""",
+    "test/b_tests.erl": """\
+-module(b_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+reads_state_test() ->
+    ?assertEqual(undefined, application:get_env(isolation, mode)),
+    ?assertEqual(undefined, application:get_env(kernel, holo_isolation_probe)),
+    ?assertEqual(undefined, application:get_env(isolation_unloaded, flag)),
+    ?assertNot(lists:keymember(isolation, 1, application:loaded_applications())),
+    ?assertEqual(none, persistent_term:get(isolation_key, none)),
+    ?assertEqual(1, settings:level()),
+    ?assertEqual(false, os:getenv("HOLO_ISOLATION_PROBE")).
+""",
+    "test/reload_tests.erl": """\
+-module(reload_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+%% What meck:new(greet, [passthrough]) does: greet's own code under another
+%% name, and a greet that calls it. Neither is counted.
+passthrough_test() ->
+    {greet, Beam, _} = code:get_object_code(greet),
+    {ok, {greet, [{abstract_code, {raw_abstract_v1, Forms}}]}} =
+        beam_lib:chunks(Beam, [abstract_code]),
+    Renamed = [case Form of
+                   {attribute, L, module, greet} -> {attribute, L, module, greet_meck_original};
+                   _ -> Form
+               end || Form <- Forms],
+    {ok, greet_meck_original, Original} = compile:forms(Renamed),
+    {module, _} = code:load_binary(greet_meck_original, "", Original),
+    Call = {call, 1, {remote, 1, {atom, 1, greet_meck_original}, {atom, 1, twice}},
+            [{var, 1, 'X'}]},
+    Mock = [{attribute, 1, module, greet}, {attribute, 1, export, [{hello, 0}, {twice, 1}]},
+            {function, 1, hello, 0, [{clause, 1, [], [], [{atom, 1, mocked}]}]},
+            {function, 1, twice, 1, [{clause, 1, [{var, 1, 'X'}], [], [Call]}]}],
+    {ok, greet, MockBeam} = compile:forms(Mock),
+    {module, greet} = code:load_binary(greet, "", MockBeam),
+    ?assertEqual(mocked, greet:hello()),
+    ?assertEqual(4, greet:twice(2)).
+
+build_code_is_back_test() ->
+    ?assertEqual(hello, greet:hello()),
+    ?assertNot(erlang:module_loaded(greet_meck_original)).
+""",
+}
+
+
+# -on_load code that calls other modules, module_info and {module, M} generators.
+LOAD_TIME: dict[str, str] = {
+    "rebar.config": "{erl_opts, [debug_info]}.\n",
+    "src/load_time.app.src": app_src("load_time"),
+    "src/defaults.erl": """\
+-module(defaults).
+-export([value/0, unused/0]).
+
+value() -> base() + 0.
+
+base() -> 1.
+
+unused() -> unused.
+""",
+    "src/boot.erl": """\
+-module(boot).
+-on_load(init/0).
+-export([stored/1]).
+
+%% The module extras is not there (yet): the on_load survives that.
+init() ->
+    persistent_term:put({boot, value}, defaults:value()),
+    persistent_term:put({boot, extra}, catch extras:extra()),
+    ok.
+
+stored(Key) -> persistent_term:get({boot, Key}).
+""",
+    "src/shapes.erl": """\
+-module(shapes).
+-export([square/1]).
+
+square(X) -> X * X.
+""",
+    "test/boot_tests.erl": """\
+-module(boot_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+value_test() -> ?assertEqual(1, boot:stored(value)).
+
+extra_test() -> ?assertMatch({'EXIT', {undef, _}}, boot:stored(extra)).
+""",
+    "test/exports_tests.erl": """\
+-module(exports_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+%% Named at run time, as EUnit's {module, M} names M: no call to shapes is written here.
+no_cube_test() ->
+    Shapes = list_to_atom("sha" ++ "pes"),
+    ?assertNot(lists:member({cube, 1}, Shapes:module_info(exports))).
+""",
+    "test/listed_tests.erl": """\
+-module(listed_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+one_test() -> ok.
+""",
+    "test/suite_tests.erl": """\
+-module(suite_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+listed_test_() -> {module, listed_tests}.
+""",
+}
+
+
+# A test that stops the VM: it cannot even time out.
+WEDGED: dict[str, str] = {
+    "rebar.config": "{erl_opts, [debug_info]}.\n",
+    "src/wedged.app.src": app_src("wedged"),
+    "src/wedged.erl": "-module(wedged).\n-export([ok/0]).\n\nok() -> ok.\n",
+    "test/wedged_tests.erl": """\
+-module(wedged_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+stops_the_vm_test() -> os:cmd("kill -STOP " ++ os:getpid()).
+
+runs_after_test() -> ?assertEqual(ok, wedged:ok()).
+""",
+}

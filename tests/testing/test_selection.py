@@ -101,11 +101,13 @@ def test_test_module_edits_select_the_tests_they_touch(warm: Warm) -> None:
     assert warm.run().selected == ["geo_tests:labelled_test"]
 
 
-def test_a_new_test_runs_alone(warm: Warm) -> None:
+def test_a_new_test_runs_with_its_module_only(warm: Warm) -> None:
     warm.edit("test/util_tests.erl", "legacy_test() ->", "new_test() -> ok.\n\nlegacy_test() ->")
     report = warm.run()
-    assert report.selected == ["util_tests:new_test"]
-    assert report.results[0].reason == "no record of an earlier run"
+    assert "util_tests:new_test" in report.selected
+    assert report.result("util_tests:new_test").reason == "no record of an earlier run"  # type: ignore[union-attr]
+    # The module's set of tests is part of its key: its other tests may run, nothing else.
+    assert all(t.startswith("util_tests:") for t in report.selected)
 
 
 def test_failing_tests_run_until_they_pass(warm: Warm) -> None:
@@ -126,7 +128,7 @@ def test_on_load_and_compile_options_select_every_test_of_the_module(warm: Warm)
     report = warm.run()
     assert report.selected == ["other_tests:boot_test"]
     assert report.results[0].status is TestStatus.FAILED
-    assert report.results[0].reason == "module boot changed"
+    assert report.results[0].reason == "boot:init/0, which boot's -on_load runs, changed"
     warm.restore()
     warm.run()
     warm.edit("src/opts.erl", "-export([answer/0]).", "-export([answer/0]).\n-compile(export_all).")
@@ -204,6 +206,23 @@ def test_the_watch_phase_reports_failures_at_their_assertion(warm: Warm) -> None
     [failure] = outcome.failures
     text = SELECTION["test/geo_tests.erl"]
     line = line_of(text, "perimeter_test() ->")
-    assert (failure.path, failure.line, failure.source) == ("test/geo_tests.erl", line, "eunit")
-    assert failure.end_column == len(text.splitlines()[line])
-    assert "expected 8, got 2" in outcome.messages["geo_tests:perimeter_test"]
+    where = failure.diagnostic
+    assert where is not None
+    assert (where.path, where.line, where.source) == ("test/geo_tests.erl", line, "eunit")
+    assert where.end_column == len(text.splitlines()[line])
+    assert failure.id == "geo_tests:perimeter_test"
+    assert "expected 8, got 2" in failure.message
+
+
+def test_a_build_loaded_through_the_session_is_not_sent_again(warm: Warm) -> None:
+    # What the watcher and the language server do: load the test build, then run.
+    tests = session_tests(warm.session)
+    warm.edit("src/util.erl", "legacy() -> old.", "legacy() -> older.")
+    report = build(warm.session.workspace, warm.session.compiler, "test")
+    sent = tests.binaries_sent
+    loaded = tests.load(report, set())
+    assert (loaded.loaded, loaded.unloaded, loaded.problems) == (["util"], [], [])
+    assert tests.binaries_sent == sent + 1
+    run = tests.run(report)
+    assert run.loaded == [] and tests.binaries_sent == sent + 1
+    assert run.failed == ["util_tests:legacy_test"]  # on the code load() put there

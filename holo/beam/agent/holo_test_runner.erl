@@ -11,6 +11,7 @@
 %%              timeout => Ms, marker => File}
 %%   -> #{status => passed | failed | error | timeout | replayed | needs_setup,
 %%        time_us => integer(), executed => [{M, F, Arity}],
+%%        reloaded => [M], restored => [binary()],
 %%        leaked => integer(), output => binary(),
 %%        failure => Failure | undefined, cases => [Case]}
 %%
@@ -23,6 +24,14 @@
 %% callbacks and processes the test spawned count too, read before and after
 %% each test. A new VM forgets the setup: run_test answers needs_setup.
 %%
+%% Code replaced during a test (meck, cover, code:load_binary) has no
+%% counters: its calls, and those of the code it replaced, are lost. So a
+%% traced module whose counting is off after the test (its code was
+%% replaced or deleted), that was loaded during it, or after which a new
+%% module is named (meck's `m_meck_original`) is reported in `reloaded`;
+%% holo.testing counts all of such a module as executed and loads the
+%% build's code back before the next test.
+%%
 %% A plain `*_test/0` runs in a process of its own; a `*_test_/0` generator
 %% runs under EUnit (an anonymous eunit server, this module as its report
 %% listener) so fixtures and setup behave as under `rebar3 eunit`. Either way
@@ -31,6 +40,24 @@
 %% still alive under that group leader (directly or through EUnit's) is killed
 %% and counted as leaked, so one test's leftovers do not change the next
 %% one's outcome.
+%%
+%% Isolation: a test leaves the node as it found it, so that running it
+%% alone or after any other test gives the same outcome. After each test
+%% (its processes killed, the applications it started stopped):
+%%
+%% * applications it loaded are unloaded, and the environment of every
+%%   application (loaded or not: set_env works on both) is put back: keys it
+%%   added are unset, keys it changed or unset get their old values;
+%% * persistent_term keys it added are erased, keys it changed or erased
+%%   get their old values, except keys OTP's own code owns (an atom, or a
+%%   tuple whose first element is an atom, naming a loaded OTP or holo
+%%   module, as logger's and erl_features' are; and references): their
+%%   owners keep state that must agree with them;
+%% * OS environment variables it set, changed or unset are put back;
+%% * the code path is put back, and modules it loaded from binaries (not
+%%   from a file: meck's and other generated modules) are deleted.
+%%
+%% What was put back is listed in `restored`, one line each.
 %%
 %% A test that halts or kills the node: BeamNode restarts the VM and sends the
 %% request again. The marker file, created before the test and deleted after
@@ -103,7 +130,9 @@ run(#{module := M, function := F, kind := Kind, timeout := Timeout},
     #{trace := Trace, cwd := Cwd}) ->
     _ = file:set_cwd(Cwd),
     Apps = running_apps(),
-    Baseline = counts(Trace),
+    State = node_state(),
+    LoadedBefore = loaded_modules(),
+    {Baseline, Counting} = counts(Trace),
     Started = erlang:monotonic_time(microsecond),
     Capture = start_capture(),
     Outcome = case Kind of
@@ -111,37 +140,67 @@ run(#{module := M, function := F, kind := Kind, timeout := Timeout},
                   generator -> run_generator(M, F, Timeout, Capture)
               end,
     Time = erlang:monotonic_time(microsecond) - Started,
+    New = loaded_modules() -- LoadedBefore,
+    %% Before counting again, which turns counting back on.
+    Reloaded = reloaded(Trace, Counting, New),
     Executed = executed(Trace, Baseline),
     Leaked = clean_up(Capture, Apps),
+    Restored = restore(State, New -- Trace),
     Output = stop_capture(Capture),
     maps:merge(#{failure => undefined, cases => []},
                Outcome#{time_us => Time, executed => Executed, leaked => Leaked,
-                        output => Output}).
+                        reloaded => Reloaded, restored => Restored, output => Output}).
 
 %% --- call counting -------------------------------------------------------
 
 %% The counters never restart (that costs a code barrier per module): a test's
 %% calls are the difference between the counts after it and before it. A
 %% module whose code is new has no counters yet: they start here, at zero.
+%% Also returns the modules counted (those loaded).
 counts(Modules) ->
-    lists:foldl(fun count_module/2, #{}, Modules).
+    lists:foldl(fun count_module/2, {#{}, []}, Modules).
 
-count_module(M, Acc) ->
+count_module(M, {Acc, Counted}) ->
     case erlang:module_loaded(M) of
         false ->
-            Acc;
+            {Acc, Counted};
         true ->
             Functions = erlang:get_module_info(M, functions),
             ensure_counting(M, Functions),
-            lists:foldl(fun({F, A}, In) ->
-                                case erlang:trace_info({M, F, A}, call_count) of
-                                    {call_count, N} when is_integer(N), N > 0 ->
-                                        In#{{M, F, A} => N};
-                                    _ ->
-                                        In
-                                end
-                        end, Acc, Functions)
+            Counts = lists:foldl(fun({F, A}, In) ->
+                                         case erlang:trace_info({M, F, A}, call_count) of
+                                             {call_count, N} when is_integer(N), N > 0 ->
+                                                 In#{{M, F, A} => N};
+                                             _ ->
+                                                 In
+                                         end
+                                 end, Acc, Functions),
+            {Counts, [M | Counted]}
     end.
+
+counting(M) ->
+    erlang:module_loaded(M) andalso
+        case erlang:get_module_info(M, functions) of
+            [{F, A} | _] ->
+                case erlang:trace_info({M, F, A}, call_count) of
+                    {call_count, N} -> is_integer(N);
+                    _ -> false
+                end;
+            [] ->
+                true
+        end.
+
+%% Traced modules whose calls were not all counted: counted before the test
+%% and not now (new code, or deleted), loaded during it, or named in a module
+%% it loaded (`m_meck_original` holds m's code, uncounted).
+reloaded(Trace, Counted, New) ->
+    Replaced = [M || M <- Counted, not counting(M)],
+    Appeared = [M || M <- New, lists:member(M, Trace)],
+    NewNames = [atom_to_list(N) || N <- New, not lists:member(N, Trace)],
+    Named = [M || M <- Trace,
+                  lists:any(fun(Name) -> lists:prefix(atom_to_list(M) ++ "_", Name) end,
+                            NewNames)],
+    lists:usort(Replaced ++ Appeared ++ Named).
 
 ensure_counting(M, [{F, A} | _]) ->
     case erlang:trace_info({M, F, A}, call_count) of
@@ -152,7 +211,7 @@ ensure_counting(_M, []) ->
     ok.
 
 executed(Modules, Baseline) ->
-    After = counts(Modules),
+    {After, _} = counts(Modules),
     [MFA || {MFA, N} <- maps:to_list(After), N > maps:get(MFA, Baseline, 0)].
 
 %% --- plain tests ---------------------------------------------------------
@@ -470,6 +529,96 @@ under(P, Capture, Depth) ->
             end;
         undefined -> false
     end.
+
+%% --- isolation -------------------------------------------------------------
+
+loaded_modules() ->
+    [M || {M, _} <- code:all_loaded()].
+
+node_state() ->
+    #{apps => loaded_apps(), env => app_env(), terms => user_terms(), os => os_env(),
+      path => code:get_path()}.
+
+loaded_apps() ->
+    [App || {App, _, _} <- application:loaded_applications()].
+
+%% Every application's environment, loaded or not, by {App, Key}.
+app_env() ->
+    try ets:select(ac_tab, [{{{env, '$1', '$2'}, '$3'}, [], [{{{{'$1', '$2'}}, '$3'}}]}]) of
+        Env -> maps:from_list(Env)
+    catch error:badarg ->
+            maps:from_list([{{App, K}, V} || App <- loaded_apps(),
+                                             {K, V} <- application:get_all_env(App)])
+    end.
+
+user_terms() ->
+    maps:from_list([{K, V} || {K, V} <- persistent_term:get(), not otp_owned(K)]).
+
+otp_owned(Key) when is_reference(Key) -> true;
+otp_owned(Key) when is_atom(Key) -> otp_module(Key);
+otp_owned(Key) when is_tuple(Key), tuple_size(Key) > 0, is_atom(element(1, Key)) ->
+    otp_module(element(1, Key));
+otp_owned(_) -> false.
+
+otp_module(Name) ->
+    lists:prefix("holo_", atom_to_list(Name)) orelse
+        (erlang:module_loaded(Name) andalso
+         case code:which(Name) of
+             preloaded -> true;
+             Path when is_list(Path) -> lists:prefix(code:root_dir(), Path);
+             _ -> false
+         end).
+
+os_env() ->
+    maps:from_list([{K, V} || KV <- os:getenv(), [K, V] <- [string:split(KV, "=")]]).
+
+%% Put back what the test changed (see the module doc); a line per thing put back.
+restore(Before, NewModules) ->
+    #{apps := Apps, env := Env, terms := Terms, os := Os, path := Path} = Before,
+    %% Unloading drops an application's environment: before it is put back.
+    Unloaded = [App || App <- loaded_apps() -- Apps, application:unload(App) =:= ok],
+    EnvKeys = restore_table(Env, app_env(),
+                            fun({App, K}, V) -> application:set_env(App, K, V) end,
+                            fun({App, K}) -> application:unset_env(App, K) end),
+    TermKeys = restore_table(Terms, user_terms(), fun persistent_term:put/2,
+                             fun persistent_term:erase/1),
+    OsKeys = restore_table(Os, os_env(), fun os:putenv/2, fun os:unsetenv/1),
+    PathChanged = code:get_path() =/= Path andalso code:set_path(Path) =:= true,
+    Deleted = [M || M <- NewModules, from_binary(M), delete_code(M)],
+    [holo_agent:fmt("application ~ts, which it loaded: unloaded", [A]) || A <- Unloaded]
+        ++ [holo_agent:fmt("application env ~ts ~tP", [A, K, 8]) || {A, K} <- EnvKeys]
+        ++ [holo_agent:fmt("persistent_term ~tP", [K, 8]) || K <- TermKeys]
+        ++ [holo_agent:fmt("OS environment variable ~ts", [K]) || K <- OsKeys]
+        ++ [<<"the code path">> || PathChanged]
+        ++ [holo_agent:fmt("module ~ts, which it loaded from a binary: deleted", [M])
+            || M <- Deleted].
+
+%% Make a table that now holds After hold Before again; the keys that differed.
+restore_table(Same, Same, _Put, _Remove) ->
+    [];
+restore_table(Before, After, Put, Remove) ->
+    Added = [K || K <- maps:keys(After), not maps:is_key(K, Before)],
+    Changed = [K || {K, V} <- maps:to_list(Before),
+                    case maps:find(K, After) of
+                        {ok, Now} -> Now =/= V;
+                        error -> true
+                    end],
+    [Remove(K) || K <- Added],
+    [Put(K, maps:get(K, Before)) || K <- Changed],
+    lists:sort(Added ++ Changed).
+
+from_binary(M) ->
+    case code:which(M) of
+        cover_compiled -> true;
+        Path when is_list(Path) -> not filelib:is_regular(Path);
+        _ -> false
+    end.
+
+delete_code(M) ->
+    _ = code:purge(M),
+    Deleted = code:delete(M),
+    _ = code:purge(M),
+    Deleted.
 
 %% --- output capture ------------------------------------------------------
 
