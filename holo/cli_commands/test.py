@@ -74,7 +74,7 @@ def _json(report: TestReport) -> dict[str, object]:
         "passed": len(report.passed),
         "failed": report.failed,
         "not_run": report.not_run,
-        "skipped": len(report.skipped),
+        "skipped": report.skipped,
         "tests": [_test_json(r) for r in report.results],
         "diagnostics": [d.to_json() for d in report.diagnostics],
         "load_problems": report.load_problems,

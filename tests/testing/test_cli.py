@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -35,6 +36,8 @@ def test_json_exit_codes_and_a_copy_elsewhere(
     assert report["total"] == SHOP_TESTS and len(report["selected"]) == SHOP_TESTS
     assert report["passed"] == SHOP_TESTS and report["failed"] == []
     assert "shop_inventory:reserve_reduces_stock_test" in report["selected"]  # -ifdef(TEST)
+    first_tests = report["tests"]
+    assert report["skipped"] == []
     test = report["tests"][0]
     assert {"id", "status", "time_ms", "message", "file", "line"} <= set(test)
     assert {"build", "run", "total"} <= set(report["timings_ms"])
@@ -42,7 +45,9 @@ def test_json_exit_codes_and_a_copy_elsewhere(
     # Another checkout of the same code, with the cache restored: nothing to run.
     second = copy_shop(tmp_path / "checkout-2")
     code, out = holo_test(capsys, str(second), "--cache-dir", str(cache), "--json")
-    assert code == 0 and json.loads(out)["selected"] == []
+    report = json.loads(out)
+    assert code == 0 and report["selected"] == []
+    assert sorted(report["skipped"]) == sorted(t["id"] for t in first_tests)
 
     pricing = second / "src" / "shop_pricing.erl"
     text = pricing.read_text()
@@ -53,6 +58,7 @@ def test_json_exit_codes_and_a_copy_elsewhere(
     expected = {"shop_pricing_tests:vat_test", "shop_pricing_tests:totals_test",
                 "shop_cart_tests:cart_test_"}  # the tests that ran vat/1
     assert set(report["selected"]) == expected == set(report["failed"])
+    assert len(report["skipped"]) == SHOP_TESTS - 3 and not expected & set(report["skipped"])
     vat = next(t for t in report["tests"] if t["id"] == "shop_pricing_tests:vat_test")
     assert vat["status"] == "failed" and vat["file"] == "test/shop_pricing_tests.erl"
     assert vat["line"] == 31  # 1-based: ?assertEqual(200, shop_pricing:vat(1000))
@@ -63,8 +69,13 @@ def test_json_exit_codes_and_a_copy_elsewhere(
     assert code == 1
     assert "test/shop_pricing_tests.erl:31:5: error: shop_pricing_tests:vat_test failed" in out
     assert "?assertEqual(200, shop_pricing:vat(1000))" in out
-    assert out.rstrip().splitlines()[-1].startswith(
-        f"3 of {SHOP_TESTS} tests selected: 0 passed, 3 failed, 7 skipped as unaffected"
+    # One excerpt per failure, then the summary: selected of total, passed, failed, time.
+    assert out.count("error: shop_") == 3
+    assert "shop_cart_tests:cart_test_ failed" in out
+    assert re.fullmatch(
+        rf"3 of {SHOP_TESTS} tests selected: 0 passed, 3 failed, 7 skipped as unaffected "
+        r"in \d+\.\d\d s",
+        out.rstrip().splitlines()[-1],
     )
 
 
