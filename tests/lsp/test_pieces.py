@@ -5,9 +5,11 @@ from __future__ import annotations
 import pytest
 from tree_sitter_language_pack import get_parser
 
+from holo.inputs import HoloSettings
 from holo.lsp.completion import FIELDS, MACROS, NAMES, RECORDS, REMOTE, Context, context_at
 from holo.lsp.docs import function_docs
 from holo.lsp.positions import UTF8, UTF16, UTF32, from_client_column, to_client_column
+from holo.lsp.targets import NodeTargets, choose, from_client
 
 LINE = 'x() -> {"a😀é", ok}.'
 
@@ -83,3 +85,29 @@ def test_function_docs_from_edoc_doc_attributes_and_specs() -> None:
     h = function_docs(root, SOURCE, "h", 0)
     assert h is not None and (h.spec, h.doc) == (None, None)
     assert function_docs(root, SOURCE, "f", 2) is None
+
+
+def test_client_settings_name_nodes_in_either_shape() -> None:
+    nested = {"holo": {"nodes": ["a@h", "b@h", "a@h"], "cookie": "c"}}
+    assert from_client(nested) == (NodeTargets(("a@h", "b@h"), "c"), [])
+    assert from_client({"nodes": "a@h"}) == (NodeTargets(("a@h",), None), [])
+    assert from_client({"editor": {"tabs": 4}}) == (None, [])
+    assert from_client(None) == (None, [])
+    targets, problems = from_client({"holo": {"nodes": ["a@h", "nohost", 3], "cookie": ""}})
+    assert targets == NodeTargets(("a@h",), None)
+    assert problems == [
+        "holo.nodes: 'nohost' is not an Erlang node name (name@host)",
+        "holo.nodes: 3 is not an Erlang node name (name@host)",
+        "holo.cookie must be a non-empty string",
+    ]
+
+
+def test_nodes_and_cookie_each_come_from_the_first_place_that_sets_them() -> None:
+    project = HoloSettings(nodes=("p@h",), cookie="project")
+    command_line = NodeTargets(("c@h",), None)
+    assert choose(None, NodeTargets(), project) == NodeTargets(("p@h",), "project")
+    assert choose(None, command_line, project) == NodeTargets(("c@h",), "project")
+    client = NodeTargets((), "secret")
+    assert choose(client, command_line, project) == NodeTargets(("c@h",), "secret")
+    client = NodeTargets(("e@h",), None)
+    assert choose(client, command_line, HoloSettings()) == NodeTargets(("e@h",), None)
