@@ -98,6 +98,13 @@ class ExternalModule:
     exports: frozenset[tuple[str, int]]
     callbacks: frozenset[tuple[str, int]]  # non-empty when the module is a behaviour
     optional_callbacks: frozenset[tuple[str, int]]
+    # (name, arity, the -spec form's text as written, final dot included) of each
+    # exported function that has a spec in OTP's source, sorted.
+    specs: tuple[tuple[str, int, str], ...] = ()
+
+    def spec(self, name: str, arity: int) -> str | None:
+        """The ``-spec`` of an exported function, as its source writes it."""
+        return next((text for n, a, text in self.specs if n == name and a == arity), None)
 
 
 # The text of a file, or None where there is no such file. Workspace files are

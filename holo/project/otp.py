@@ -3,14 +3,17 @@
 These are inputs of the query graph (HIGH durability), set by the Workspace:
 
 * :func:`locate_otp` -- where OTP is, its version, its applications;
-* :func:`otp_modules` -- every OTP module's exports (from the .beam files) and,
-  for behaviours, their callbacks (from the module's source, via tree-sitter);
+* :func:`otp_modules` -- every OTP module's exports (from the .beam files),
+  the specs of its exported functions (from its source, see
+  holo.project.otp_specs) and, for behaviours, their callbacks (from the
+  source, via tree-sitter);
 * :func:`otp_auto_imported_bifs` -- what every module may call without ``erlang:``;
 * :func:`otp_header_paths` -- the ``lib/*/include/*.hrl`` files ``-include_lib`` reaches.
 
-Reading ~1,250 .beam files takes a noticeable fraction of a second, so the
-module table is cached in holo's store, keyed by OTP's version, root and
-application directories.
+Reading ~1,250 .beam files and the specs in their 37 MB of sources takes a
+second or two, so the module table is built once per OTP install and cached
+in holo's store, keyed by OTP's version, root and application directories.
+Without OTP's sources (no erlang-src) the modules simply have no specs.
 """
 
 from __future__ import annotations
@@ -33,11 +36,12 @@ from holo.errors import UserError
 from holo.inputs import ExternalModule, OtpInfo
 from holo.project.beam_file import BeamFormatError, read_beam_exports
 from holo.project.erlang_terms import TermSyntaxError, parse_term
+from holo.project.otp_specs import decode_source, source_specs
 
 log = logging.getLogger(__name__)
 
 # Bump when what otp_modules computes changes, so old cache entries are misses.
-OTP_FACTS_FORMAT = b"2"  # the text table below
+OTP_FACTS_FORMAT = b"3"  # the text table below, with specs
 
 _INSTALL_HINT = (
     "install Erlang/OTP (on Debian/Ubuntu: `apt-get install erlang-nox`) "
@@ -229,12 +233,26 @@ def behaviour_callbacks(
     return frozenset(callbacks), frozenset(optional)
 
 
-def _module_source(lib_dir: Path, module: str) -> Path | None:
-    direct = lib_dir / "src" / f"{module}.erl"
-    if direct.is_file():
-        return direct
+def _module_sources(lib_dir: Path) -> dict[str, Path]:
+    """Every module source under ``lib_dir/src`` by module name; src/ itself wins."""
+    sources: dict[str, Path] = {}
+    src = lib_dir / "src"
     # A few applications keep sources in subdirectories of src/.
-    return next((p for p in (lib_dir / "src").glob(f"**/{module}.erl") if p.is_file()), None)
+    for dirpath, dirnames, filenames in os.walk(src):
+        dirnames.sort()
+        for name in sorted(filenames):
+            if name.endswith(".erl"):
+                path = Path(dirpath) / name
+                if name[:-4] not in sources or path.parent == src:
+                    sources[name[:-4]] = path
+    return sources
+
+
+def _exported_specs(
+    source: bytes, exports: frozenset[tuple[str, int]]
+) -> tuple[tuple[str, int, str], ...]:
+    specs = source_specs(decode_source(source))
+    return tuple(sorted((n, a, text) for (n, a), text in specs.items() if (n, a) in exports))
 
 
 # ---------------------------------------------------------------- modules
@@ -250,29 +268,33 @@ def _scan_modules(otp: OtpInfo) -> dict[str, ExternalModule]:
         except OSError as e:
             log.warning("cannot list %s: %s", ebin, e)
             continue
+        sources = _module_sources(lib_dir)
         for beam in beams:
             try:
                 facts = read_beam_exports(beam.read_bytes())
             except (OSError, BeamFormatError) as e:
                 log.warning("skipping OTP module %s: %s", beam, e)
                 continue
+            path = sources.get(facts.module)
+            try:
+                source = path.read_bytes() if path is not None else None
+            except OSError as e:
+                log.warning("cannot read %s: %s", path, e)
+                source = None
             callbacks: frozenset[tuple[str, int]] = frozenset()
             optional: frozenset[tuple[str, int]] = frozenset()
             if ("behaviour_info", 1) in facts.exports:
-                source = _module_source(lib_dir, facts.module)
                 if source is None:
                     log.warning("behaviour %s has no source in %s/src", facts.module, lib_dir)
                 else:
-                    try:
-                        callbacks, optional = behaviour_callbacks(source.read_bytes())
-                    except OSError as e:
-                        log.warning("cannot read %s: %s", source, e)
+                    callbacks, optional = behaviour_callbacks(source)
             modules[facts.module] = ExternalModule(
                 name=facts.module,
                 app=app,
                 exports=facts.exports,
                 callbacks=callbacks,
                 optional_callbacks=optional,
+                specs=_exported_specs(source, facts.exports) if source is not None else (),
             )
     return modules
 
@@ -305,7 +327,12 @@ def otp_modules(otp: OtpInfo, store: Store | None = None) -> dict[str, ExternalM
 # The table is read on every start of every holo command, so it is stored as
 # lines of text that split apart in milliseconds, not through the generic
 # codec (0.2 s for its 31,000 export tuples):
-#     module <TAB> app <TAB> f/1 g/2 <TAB> callbacks <TAB> optional callbacks
+#     module <TAB> app <TAB> f/1 g/2 <TAB> callbacks <TAB> optional callbacks <TAB> specs
+# where specs are "f/1" US text RS "g/2" US text ..., the text's newlines written
+# as GS and its tabs as FS (ASCII separators no Erlang source contains; a spec
+# that does is left out).
+_RS, _US, _GS, _FS = "\x1e", "\x1f", "\x1d", "\x1c"
+_SEPARATORS = frozenset((_RS, _US, _GS, _FS))
 
 
 def _functions_text(functions: frozenset[tuple[str, int]]) -> str:
@@ -320,12 +347,37 @@ def _functions(text: str) -> frozenset[tuple[str, int]]:
     return frozenset(result)
 
 
+def _specs_text(specs: tuple[tuple[str, int, str], ...]) -> str:
+    return _RS.join(
+        f"{name}/{arity}{_US}" + text.replace("\n", _GS).replace("\t", _FS)
+        for name, arity, text in specs
+        if not _SEPARATORS.intersection(text)
+    )
+
+
+def _specs(text: str) -> tuple[tuple[str, int, str], ...]:
+    if not text:
+        return ()
+    specs = []
+    for entry in text.replace(_GS, "\n").replace(_FS, "\t").split(_RS):
+        function, spec = entry.split(_US)
+        name, _, arity = function.rpartition("/")
+        specs.append((name, int(arity), spec))
+    return tuple(specs)
+
+
 def _encode_modules(modules: dict[str, ExternalModule]) -> bytes:
     lines = [
-        "\t".join((
-            m.name, m.app, _functions_text(m.exports), _functions_text(m.callbacks),
-            _functions_text(m.optional_callbacks),
-        ))
+        "\t".join(
+            (
+                m.name,
+                m.app,
+                _functions_text(m.exports),
+                _functions_text(m.callbacks),
+                _functions_text(m.optional_callbacks),
+                _specs_text(m.specs),
+            )
+        )
         for m in (modules[name] for name in sorted(modules))
     ]
     return "\n".join(lines).encode("utf-8")
@@ -335,9 +387,14 @@ def _decode_modules(payload: bytes) -> dict[str, ExternalModule] | None:
     modules = {}
     try:
         for line in payload.decode("utf-8").split("\n"):
-            name, app, exports, callbacks, optional = line.split("\t")
+            name, app, exports, callbacks, optional, specs = line.split("\t")
             modules[name] = ExternalModule(
-                name, app, _functions(exports), _functions(callbacks), _functions(optional)
+                name,
+                app,
+                _functions(exports),
+                _functions(callbacks),
+                _functions(optional),
+                _specs(specs),
             )
     except ValueError:  # a wrong field count, a bad arity, bytes that are not UTF-8
         return None

@@ -24,6 +24,7 @@ from holo.project.otp import (
     otp_header_paths,
     otp_modules,
 )
+from holo.project.otp_specs import source_specs
 
 SAMPLE_MODULES = ["lists", "maps", "erlang", "ets", "gen_server", "supervisor", "eunit", "ssl"]
 
@@ -256,3 +257,83 @@ def test_bad_beam_files_raise_a_format_error() -> None:
     for data in (b"", b"FOR1\x00\x00\x00\x04BEAM", b"\x1f\x8bnot gzip", b"ELF" * 10):
         with pytest.raises(BeamFormatError):
             read_beam_exports(data)
+
+
+def test_exported_functions_carry_their_specs_as_written(otp_table: dict) -> None:
+    lists = otp_table["lists"]
+    reverse = lists.spec("reverse", 1)
+    assert reverse is not None
+    assert reverse.startswith("-spec reverse(List1) -> List2 when\n") and reverse.endswith(".")
+    assert "List1 :: [T]" in reverse
+    assert lists.spec("reverse", 7) is None
+    for module in otp_table.values():
+        assert all((name, arity) in module.exports for name, arity, _ in module.specs)
+    # Most of stdlib is specified.
+    assert sum(1 for m in otp_table.values() if m.app == "stdlib" and m.specs) > 50
+
+
+@pytest.mark.parametrize("module", ["lists", "maps", "gen_server", "ets", "string", "file"])
+def test_specs_agree_with_a_full_parse_of_the_source(
+    otp: OtpInfo, otp_table: dict, module: str
+) -> None:
+    # The language server reads specs through tree-sitter; the table's scanner must agree.
+    from tree_sitter_language_pack import get_parser
+
+    from holo.lsp.docs import function_docs
+
+    table = otp_table[module]
+    lib = dict(otp.lib_dirs)[table.app]
+    source = next(Path(lib, "src").rglob(f"{module}.erl")).read_bytes()
+    root = get_parser("erlang").parse(source).root_node
+    for name, arity in table.exports:
+        docs = function_docs(root, source, name, arity)
+        expected = docs.spec if docs is not None else None
+        assert table.spec(name, arity) == expected, (module, name, arity)
+
+
+def test_the_spec_scanner_reads_every_way_of_writing_a_spec() -> None:
+    source = """-module(m).
+-spec plain(atom(), [T]) -> T.
+-spec(old(x) -> y).
+-spec(oldest/1 :: (x) -> y).
+-spec m:qualified(X) -> X when X :: 'a. b'.
+-spec 'odd name'() -> ok. % a comment. with dots.
+-spec bin(<<_:8, _:_*16>>, fun((a, b) -> c)) -> #{k => v}.
+-spec commented(a, % the first. argument
+                b) -> "a string. with a dot".
+-ifdef(NEW).
+-spec branch(new) -> ok.
+-else.
+-spec branch(old) -> ok.
+-endif.
+-spec range(1..10) -> 0.5.
+-spec variadic(fun((...) -> ok)) -> ok.
+plain(A, L) -> A.
+"""
+    specs = source_specs(source)
+    assert {key: text.split("\n")[0] for key, text in specs.items()} == {
+        ("plain", 2): "-spec plain(atom(), [T]) -> T.",
+        ("old", 1): "-spec(old(x) -> y).",
+        ("oldest", 1): "-spec(oldest/1 :: (x) -> y).",
+        ("qualified", 1): "-spec m:qualified(X) -> X when X :: 'a. b'.",
+        ("odd name", 0): "-spec 'odd name'() -> ok.",
+        ("bin", 2): "-spec bin(<<_:8, _:_*16>>, fun((a, b) -> c)) -> #{k => v}.",
+        ("commented", 2): "-spec commented(a, % the first. argument",
+        ("branch", 1): "-spec branch(new) -> ok.",
+        ("range", 1): "-spec range(1..10) -> 0.5.",
+        ("variadic", 1): "-spec variadic(fun((...) -> ok)) -> ok.",
+    }
+    assert specs[("commented", 2)].endswith('b) -> "a string. with a dot".')
+
+
+def test_the_cached_table_keeps_specs_with_tabs_and_newlines(
+    otp: OtpInfo, otp_store: MemoryStore
+) -> None:
+    store = _copy(otp_store)
+    [key] = store.entries
+    spec = "-spec f(A) ->\n\tA when\n\t  A :: term()."
+    only = ExternalModule(
+        "only", "fake", frozenset({("f", 1)}), frozenset(), frozenset(), (("f", 1, spec),)
+    )
+    store.set_many([(key, _encode_modules({"only": only}))])
+    assert otp_modules(otp, store) == {"only": only}
