@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from holo.diagnostics import Diagnostic
@@ -10,6 +11,8 @@ from holo.queries.item_tree import item_tree
 from holo.queries.items import ItemTree, unpack
 from holo.queries.resolve import Problem
 from holo.queries.source import Range
+
+log = logging.getLogger(__name__)
 
 _KIND_FIELD = {
     "clause": "clauses",
@@ -62,11 +65,23 @@ class Trees:
         self, path: str, kind: str, index: int, part: str, sub: int = -1, sub2: int = -1
     ) -> Range:
         tree = self.get(path)
-        if tree is None:
-            return (0, 0, 0, 0)
         try:
+            if tree is None:
+                raise LookupError(f"{path} has no item tree")
             return locate(tree, kind, index, part, sub, sub2)
-        except (IndexError, AttributeError):
+        except (LookupError, AttributeError) as e:
+            # The diagnostic still reaches the user, at the start of the file;
+            # a reference that does not match its tree is a bug of holo's.
+            log.warning(
+                "bad reference %s %s[%d].%s(%d, %d): %s; reported at 1:1",
+                path,
+                kind,
+                index,
+                part,
+                sub,
+                sub2,
+                e,
+            )
             return (0, 0, 0, 0)
 
     def problem(self, problem: Problem) -> Diagnostic:

@@ -9,9 +9,11 @@ from holo.diagnostics import Diagnostic
 from holo.engine import query, record
 from holo.inputs import project_model, workspace_files
 from holo.queries import codes
-from holo.queries.item_tree import syntax_diagnostics
+from holo.queries.item_tree import item_tree, syntax_diagnostics
+from holo.queries.items import unpack
 from holo.queries.module_diagnostics import module_diagnostics
 from holo.queries.project_index import file_app_of, module_files, module_index
+from holo.queries.source import Range
 
 
 @record("holo.ProjectDiagnostics")
@@ -43,7 +45,7 @@ def project_diagnostics(db: Any) -> ProjectDiagnostics:
             found.append(
                 codes.diagnostic(
                     entry.path,
-                    (0, 0, 0, 0),
+                    _module_attribute(db, entry.path),
                     codes.DUPLICATE_MODULE,
                     f"module {entry.module} is also defined in {chosen[entry.module]}: "
                     "rename one (rebar3 refuses to build duplicate modules)",
@@ -55,3 +57,12 @@ def project_diagnostics(db: Any) -> ProjectDiagnostics:
             if app is None or not app.is_dependency:
                 found.extend(syntax_diagnostics(db, path))
     return ProjectDiagnostics(checked, codes.sorted_unique(found))
+
+
+def _module_attribute(db: Any, path: str) -> Range:
+    """Where the file's ``-module`` is; the start of the file when it has none."""
+    tree = item_tree(db, path)
+    for attr in tree.attributes if tree is not None else ():
+        if attr.kind == "module":
+            return unpack(attr.range)
+    return (0, 0, 0, 0)
