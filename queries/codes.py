@@ -16,6 +16,7 @@ H0204  info      an ``-if``/``-elif`` condition holo cannot evaluate; treated as
 H0205  error     unbalanced conditional compilation: ``-else``/``-endif`` without
                  ``-ifdef``, or an ``-ifdef`` never closed in its file
 H0210  error     a local function is called that is not defined, imported or a BIF
+                 (``fun f/N`` names a definition or a BIF, never an import)
 H0211  warning   a local function is never used (not exported, not reachable)
 H0212  error     a variable is used that no pattern in its clause binds
 H0213  error     a function is defined twice (two separate definitions)
@@ -23,9 +24,12 @@ H0214  error     the module name does not match the file name
 H0215  error     ``-export`` names a function the module does not define
 H0216  error     ``-spec`` for a function the module does not define
 H0217  error     a clause's name or arity differs from the previous clause's
-H0218  error     two files of the project define the same module (rebar3 refuses to build)
-H0300  warning   a remote call to a function the module does not export
-H0301  warning   a remote call (or ``-behaviour``) names a module holo cannot find
+H0218  error     two files of the project define the same module (rebar3 refuses to build),
+                 reported at the ``-module`` of each file after the first
+H0300  warning   a remote call, or a call of an ``-import``ed function, to a function the
+                 module does not export
+H0301  warning   a remote call (or ``-behaviour``, or ``-import``) names a module holo
+                 cannot find
 H0302  warning   a behaviour callback is not exported (missing, or another arity)
 =====  ========  =====================================================================
 

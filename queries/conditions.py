@@ -17,7 +17,16 @@ from holo.queries.items import CondExpr
 
 
 class Unknown(Exception):  # noqa: N818 - a signal, not a failure
-    """The condition uses something holo does not evaluate."""
+    """The condition uses something holo does not evaluate.
+
+    ``reason`` says what, for the user; ``undefined`` is the macro's name when
+    the reason is that it is not defined.
+    """
+
+    def __init__(self, reason: str, undefined: str | None = None) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.undefined = undefined
 
 
 @dataclass(frozen=True)
@@ -36,22 +45,22 @@ MacroLookup = Callable[[str], str | None]
 def literal_value(text: str, lookup: MacroLookup, depth: int = 0) -> Value:
     """The value of a one-token replacement: ``42``, ``'a'``, ``a``, ``"s"``, ``?OTHER``."""
     if depth > 20 or not text:
-        raise Unknown(text)
+        raise Unknown(f"{text or 'an empty macro'} does not stand for one literal")
     if text.startswith("?"):
         inner = lookup(text[1:])
         if inner is None:
-            raise Unknown(text)
+            raise Unknown(f"{text} does not stand for one literal")
         return literal_value(inner, lookup, depth + 1)
     if text[0] == "'" or text[0].islower():
         return Atom(atom_text(text))
     if text[0] == '"':
         s = string_text(text)
         if s is None:
-            raise Unknown(text)
+            raise Unknown(f"{text} is not a string holo reads")
         return s
     number = integer_value(text)
     if number is None:
-        raise Unknown(text)
+        raise Unknown(f"{text} is not an integer, atom or string")
     return number
 
 
@@ -69,13 +78,13 @@ def _bool(v: Value) -> bool:
         return True
     if v == FALSE:
         return False
-    raise Unknown("not a boolean")
+    raise Unknown("an operand of a boolean operator is not true or false")
 
 
 def _int(v: Value) -> int:
     if isinstance(v, int):
         return v
-    raise Unknown("not an integer")
+    raise Unknown("an operand of an arithmetic operator is not an integer")
 
 
 _COMPARE: dict[str, Callable[[tuple[int, int | str], tuple[int, int | str]], bool]] = {
@@ -100,7 +109,7 @@ _ARITHMETIC: dict[str, Callable[[int, int], int]] = {
 
 
 def _raise() -> int:
-    raise Unknown("division by zero")
+    raise Unknown("it divides by zero")
 
 
 def evaluate(expr: CondExpr, lookup: MacroLookup, defined: Callable[[str], bool]) -> Value:
@@ -114,7 +123,7 @@ def evaluate(expr: CondExpr, lookup: MacroLookup, defined: Callable[[str], bool]
     if kind == "macro":
         text = lookup(expr[1])
         if text is None:
-            raise Unknown(expr[1])
+            raise Unknown(f"?{expr[1]} does not stand for one literal")
         return literal_value(text, lookup)
     if kind == "defined":
         return TRUE if defined(expr[1]) else FALSE
@@ -126,7 +135,7 @@ def evaluate(expr: CondExpr, lookup: MacroLookup, defined: Callable[[str], bool]
             return -_int(operand)
         if op == "+":
             return _int(operand)
-        raise Unknown(op)
+        raise Unknown(f"holo does not evaluate the operator '{op}'")
     if kind == "op":
         op = expr[1]
         left = evaluate(expr[2], lookup, defined)
@@ -145,8 +154,8 @@ def evaluate(expr: CondExpr, lookup: MacroLookup, defined: Callable[[str], bool]
             return TRUE if _COMPARE[op](_order(left), _order(right)) else FALSE
         if op in _ARITHMETIC:
             return _ARITHMETIC[op](_int(left), _int(right))
-        raise Unknown(op)
-    raise Unknown(kind)
+        raise Unknown(f"holo does not evaluate the operator '{op}'")
+    raise Unknown("it calls a function or builds a term, which holo does not evaluate")
 
 
 def is_true(expr: CondExpr, lookup: MacroLookup, defined: Callable[[str], bool]) -> bool:

@@ -32,7 +32,9 @@ class ModuleInterface:
     exports: frozenset[tuple[str, int]]  # with export_all, eunit's autoexport and module_info
     export_all: bool
     specs: tuple[tuple[str, int, bytes], ...]  # exported functions' specs: name, arity, digest
-    export_types: frozenset[tuple[str, int]]
+    # name, arity, digest of the definition (the local types it names included;
+    # empty when the module does not define it): no positions
+    export_types: tuple[tuple[str, int, bytes], ...]
     callbacks: frozenset[tuple[str, int]]  # non-empty when the module defines a behaviour
     optional_callbacks: frozenset[tuple[str, int]]
     # A parse transform holo does not know may add functions: callers do not
@@ -58,7 +60,7 @@ def exported_functions(resolved: ResolvedModule) -> tuple[frozenset[tuple[str, i
     return frozenset(exports | ALWAYS_EXPORTED), export_all
 
 
-@stored(version=1)
+@stored(version=2)
 def module_interface(db: Any, module: str, profile: str) -> ModuleInterface | None:
     """The interface of a project (or dependency) module; None if the project has none."""
     path = module_path(db, module)
@@ -72,12 +74,16 @@ def module_interface(db: Any, module: str, profile: str) -> ModuleInterface | No
         sorted((n, a, digest) for n, a, digest, _, _ in resolved.specs if (n, a) in exports)
     )
     unknown_transforms = set(resolved.compile.parse_transforms) - HARMLESS_TRANSFORMS
+    type_digests = {(n, a): digest for n, a, digest in resolved.types}
+    export_types = tuple(
+        sorted({(n, a, type_digests.get((n, a), b"")) for n, a in resolved.export_types})
+    )
     return ModuleInterface(
         module,
         exports,
         export_all,
         specs,
-        frozenset(resolved.export_types),
+        export_types,
         frozenset((n, a) for n, a, _ in resolved.callbacks),
         frozenset(resolved.optional_callbacks),
         bool(unknown_transforms) or resolved.module != module,

@@ -13,7 +13,7 @@ from holo.queries.stored import stored
 from holo.queries.syntax import ParsedFile
 
 
-@stored(version=1)
+@stored(version=2)
 def item_tree(db: Any, path: str) -> ItemTree | None:
     """What ``path`` (an .erl or .hrl file) declares; None when there is no such file."""
     raw = file_text(db, path)

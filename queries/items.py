@@ -72,6 +72,9 @@ class Refs:
     remote_calls: tuple[RemoteCall, ...] = ()
     macro_uses: tuple[MacroUse, ...] = ()
     record_uses: tuple[RecordUse, ...] = ()
+    # Indices of the local calls that are ``fun f/N`` references: they name a
+    # function of the module or a BIF, never an import (erlc: "undefined").
+    local_funs: tuple[int, ...] = ()
 
 
 NO_REFS = Refs()
@@ -181,11 +184,16 @@ class Attribute:
     behaviour            the behaviour module   -
     callback, spec       function, arity        text: the normalised signature
     optional_callbacks  -                       entries
-    type                 type name, arity       text: "opaque"/"type"; exported via export_type
+    type                 type name, arity       text: the normalised definition ("-type"/
+                                                "-opaque" included); entries: the local
+                                                types it names; exported via export_type
     on_load, nifs        -                      entries
     compile              the option's name      text: its argument when an atom
                          (one per option)       (parse_transform); entries: its
                                                 name/arity list (nowarn_unused_function, ...)
+    other                the attribute's name   text: its normalised value (-vsn, -author,
+                                                -dialyzer, -deprecated, -file, -feature,
+                                                user attributes: what reaches the BEAM)
     ===================  =====================  ======================================
     """
 

@@ -24,7 +24,7 @@ from holo.queries.stored import stored
 BUILT_IN = frozenset((("module_info", 0), ("module_info", 1), ("record_info", 2)))
 
 
-@stored(version=1)
+@stored(version=2)
 def local_diagnostics(db: Any, path: str, profile: str) -> tuple[Diagnostic, ...]:
     """The module-local problems of ``path`` under ``profile``."""
     resolved = resolve(db, path, profile)
@@ -77,17 +77,21 @@ def _module_name(
 
 
 def _callable_locally(db: Any, resolved: ResolvedModule) -> frozenset[tuple[str, int]]:
+    """What ``f(...)`` and ``fun f/N`` may name without a module: definitions, BIFs."""
     bifs = auto_imported_bifs(db)
     if resolved.compile.no_auto_import_all:
         bifs = frozenset()
     elif resolved.compile.no_auto_import:
         bifs = bifs - set(resolved.compile.no_auto_import)
-    imported = {(f, a) for _, f, a in resolved.imports}
-    return resolved.defined | imported | bifs | BUILT_IN
+    return resolved.defined | bifs | BUILT_IN
 
 
 def _undefined_functions(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagnostic]:
-    known = _callable_locally(db, resolved)
+    # Calls may name imported functions too (typecheck checks them against
+    # their module); ``fun f/N`` may not: erlc reports it undefined.
+    imported = resolved.imported()
+    referable = _callable_locally(db, resolved)
+    known = referable | set(imported)
     defined_arities: dict[str, list[int]] = {}
     for name, arity in resolved.defined:
         defined_arities.setdefault(name, []).append(arity)
@@ -108,8 +112,20 @@ def _undefined_functions(db: Any, trees: Trees, resolved: ResolvedModule) -> lis
         if tree is None:
             continue
         clause = tree.clauses[rc.index]
+        funs = clause.refs.local_funs
         for i, (name, arity, where, _, _) in enumerate(clause.refs.local_calls):
-            if (name, arity) not in known and i not in rc.dropped_calls:
+            if i in rc.dropped_calls:
+                continue
+            if i in funs and (name, arity) not in referable and (name, arity) in imported:
+                module = imported[(name, arity)]
+                message = (
+                    f"function {name}/{arity} is undefined: 'fun {name}/{arity}' cannot name "
+                    f"an imported function; write 'fun {module}:{name}/{arity}'"
+                )
+                found.append(
+                    codes.diagnostic(rc.file, unpack(where), codes.UNDEFINED_FUNCTION, message)
+                )
+            elif (name, arity) not in known:
                 report(rc.file, unpack(where), name, arity, "")
         for use, name, arity in rc.macro_calls:
             if (name, arity) not in known:

@@ -53,6 +53,7 @@ class _Scan:
         "remote_calls",
         "macro_uses",
         "record_uses",
+        "local_funs",
         "bound",
         "uses",
         "stringified",
@@ -66,6 +67,7 @@ class _Scan:
         self.remote_calls: list[RemoteCall] = []
         self.macro_uses: list[MacroUse] = []
         self.record_uses: list[RecordUse] = []
+        self.local_funs: list[int] = []
         self.bound: set[str] = set()
         self.uses: dict[str, Node] = {}
         self.stringified: set[str] = set()  # ??Name
@@ -78,6 +80,7 @@ class _Scan:
             tuple(self.remote_calls),
             tuple(self.macro_uses),
             tuple(self.record_uses),
+            tuple(self.local_funs),
         )
 
 
@@ -378,14 +381,29 @@ class Lowerer:
             if name is None:
                 return
             result.local_calls.append((name, arity, self.range(expr), *context))
-            if name == "record_info" and arity == 2:
-                record_name = self.atom(args[1])
-                if record_name is not None:
-                    result.record_uses.append((record_name, self.range(args[1]), (), *context))
+            if (name == "record_info" or name == "is_record") and arity == 2:
+                self._record_name_use(args[1], result, context)
         elif kind == "remote":
-            self._remote(expr, expr.child_by_field_name("fun"), arity, result, context)
+            fun = expr.child_by_field_name("fun")
+            self._remote(expr, fun, arity, result, context)
+            if arity == 2 and self.atom(fun) == "is_record" and self._module_atom(expr) == "erlang":
+                self._record_name_use(args[1], result, context)
         elif kind == "var":
             result.var_calls.append((self.text(expr), arity))
+
+    def _record_name_use(self, node: Node, result: _Scan, context: tuple[int, int]) -> None:
+        """``record_info(_, r)`` and ``is_record(X, r)``: the compiler expands them with
+        record r's definition (``is_record/3`` names the size itself, so it does not)."""
+        record_name = self.atom(node)
+        if record_name is not None:
+            result.record_uses.append((record_name, self.range(node), (), *context))
+
+    def _module_atom(self, remote: Node) -> str | None:
+        """The module of ``m:f`` when it is written as an atom."""
+        module_node = remote.child_by_field_name("module")
+        if module_node is not None and module_node.type == "remote_module":
+            module_node = module_node.child_by_field_name("module")
+        return self.atom(module_node)
 
     def _remote(
         self,
@@ -431,6 +449,7 @@ class Lowerer:
             return
         name = self.atom(fun)
         if name is not None:
+            result.local_funs.append(len(result.local_calls))
             result.local_calls.append((name, arity, self.range(fun), *context))
         elif fun.type == "var":
             result.var_calls.append((self.text(fun), arity))
@@ -778,7 +797,15 @@ class Lowerer:
         args = type_name.child_by_field_name("args")
         arity = len(args.children_by_field_name("args")) if args is not None else 0
         refs = self.scan(node, types=True).refs()
-        self._attribute(node, "type", name, arity, text=node.type, refs=refs)
+        named: list[Entry] = []  # the types its definition names: ``u()`` is a "call" there
+        for call in self.captures.within("call", node.start_byte, node.end_byte):
+            used = self.atom(call.child_by_field_name("expr"))
+            used_args = call.child_by_field_name("args")
+            if used is not None and used_args is not None:
+                used_arity = len(used_args.children_by_field_name("args"))
+                named.append((used, used_arity, self.range(call)))
+        text = self.normalised(node)
+        self._attribute(node, "type", name, arity, entries=tuple(named), text=text, refs=refs)
 
     def compile_options_attribute(self, node: Node) -> None:
         options = node.child_by_field_name("options")
@@ -801,12 +828,20 @@ class Lowerer:
     def wild_attribute(self, node: Node) -> None:
         name_node = node.child_by_field_name("name")
         name = self.atom(name_node.child_by_field_name("name")) if name_node is not None else None
-        if name not in ("on_load", "nifs"):
-            return
         value = node.child_by_field_name("value")
+        if name not in ("on_load", "nifs"):
+            if name is not None:
+                # -vsn, -author, -dialyzer, -my_attr(...): they reach the BEAM file as written.
+                self.other_attribute(node, name, value)
+            return
         if value is not None and value.type == "paren_expr":
             value = value.child_by_field_name("expr")
         self._attribute(node, name, entries=self.list_entries(value))
+
+    def other_attribute(self, node: Node, name: str, value: Node | None) -> None:
+        text = self.normalised(value if value is not None else node)
+        refs = self.scan(node, types=True).refs()
+        self._attribute(node, "other", name, text=text, refs=refs)
 
 
 _FORM_HANDLERS: dict[str, Any] = {
@@ -835,6 +870,10 @@ _FORM_HANDLERS: dict[str, Any] = {
     "nominal": Lowerer.type_alias,
     "compile_options_attribute": Lowerer.compile_options_attribute,
     "wild_attribute": Lowerer.wild_attribute,
+    # Forms the grammar gives their own node: the whole form stands for its value.
+    "deprecated_attribute": lambda self, n: self.other_attribute(n, "deprecated", None),
+    "file_attribute": lambda self, n: self.other_attribute(n, "file", None),
+    "feature_attribute": lambda self, n: self.other_attribute(n, "feature", None),
 }
 
 

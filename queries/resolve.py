@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -73,7 +74,9 @@ class ResolvedFunction:
     clauses: tuple[int, ...]  # indices into ResolvedModule.clauses
     fingerprint: bytes  # its clauses' tokens + the macro and record definitions they use
     local_calls: tuple[tuple[str, int], ...]  # sorted; calls and fun references, via macros too
-    remote_calls: tuple[tuple[str, str, int], ...]  # sorted (module, function, arity)
+    # sorted (module, function, arity): ``m:f(...)``, ``fun m:f/N``, and the calls of
+    # functions ``-import``ed from m (``f(...)`` calls m:f)
+    remote_calls: tuple[tuple[str, str, int], ...]
     macros: tuple[MacroRef, ...]  # sorted: every definition it expands, transitively
     records: tuple[RecordRef, ...]  # sorted
 
@@ -153,7 +156,8 @@ class ResolvedModule:
     exports: tuple[tuple[str, int, str, int, int], ...]  # name, arity, file, attr index, entry
     imports: tuple[tuple[str, str, int], ...]  # module, function, arity
     export_types: tuple[tuple[str, int], ...]
-    types: tuple[tuple[str, int], ...]
+    # name, arity, digest of its definition and of the local types it names, transitively
+    types: tuple[tuple[str, int, bytes], ...]
     specs: tuple[tuple[str, int, bytes, str, int], ...]  # name, arity, digest, file, attr index
     callbacks: tuple[tuple[str, int, bytes], ...]
     optional_callbacks: tuple[tuple[str, int], ...]
@@ -161,6 +165,9 @@ class ResolvedModule:
     compile: CompileFlags
     on_load: tuple[tuple[str, int, str, int, int], ...]
     nifs: tuple[tuple[str, int], ...]
+    # The other attributes that reach the BEAM file (-vsn, -dialyzer, user attributes...)
+    # or change how it compiles (-file, -feature), in order: (name, digest of the value).
+    attributes: tuple[tuple[str, bytes], ...]
     functions: tuple[ResolvedFunction, ...]
     files: tuple[str, ...]  # the files active clauses are in (the module's own first)
     clause_at: tuple[int, ...]  # active clauses in order: file index << 32 | clause index
@@ -185,6 +192,25 @@ class ResolvedModule:
     def defined(self) -> frozenset[tuple[str, int]]:
         return frozenset((f.name, f.arity) for f in self.functions)
 
+    def imported(self) -> dict[tuple[str, int], str]:
+        """The module each ``-import``ed function the module does not define comes from."""
+        return imported_from(self.imports, self.defined)
+
+
+def imported_from(
+    imports: Iterable[tuple[str, str, int]], defined: Collection[tuple[str, int]]
+) -> dict[tuple[str, int], str]:
+    """(name, arity) -> module, for each import no local definition clashes with.
+
+    erlc rejects a function both imported and defined, or imported twice; holo
+    takes the definition, or the first import, and lets the local checks speak.
+    """
+    found: dict[tuple[str, int], str] = {}
+    for module, name, arity in imports:
+        if (name, arity) not in defined:
+            found.setdefault((name, arity), module)
+    return found
+
 
 def _digest(*parts: bytes) -> bytes:
     h = hashlib.blake2b(digest_size=16)
@@ -192,6 +218,29 @@ def _digest(*parts: bytes) -> bytes:
         h.update(b"%d:" % len(part))
         h.update(part)
     return h.digest()
+
+
+def _unevaluated(unknown: Unknown) -> str:
+    """What H0204 tells the user: why holo could not evaluate a condition, and what to do."""
+    name = unknown.undefined
+    if name is not None:
+        return (
+            f"holo cannot evaluate this condition and treats it as false: ?{name} is not "
+            f"defined here; define it before this line (in the module, a header, or erl_opts "
+            f"{{d, '{name}', Value}}), or test it with -ifdef({name})"
+        )
+    return (
+        f"holo cannot evaluate this condition and treats it as false ({unknown.reason}): "
+        "if the code it guards matters, write the condition with literals, one-literal "
+        "macros, defined(Name), comparisons and boolean operators, or use -ifdef with a "
+        "macro set in erl_opts"
+    )
+
+
+def _release(release: str) -> int:
+    """OTP's major release as a number ("25" -> 25; 0 when it is not one)."""
+    digits = release.strip("'\"").split(".")[0]
+    return int(digits) if digits.isdigit() else 0
 
 
 @dataclass
@@ -264,6 +313,18 @@ class _Uses:
     macros: set[MacroRef] = field(default_factory=set)
     records: set[RecordRef] = field(default_factory=set)
     calls: set[tuple[str, int]] = field(default_factory=set)  # from record defaults
+    # A clause's calls that are applications, not ``fun f/N`` references: those
+    # of an imported function call the module it is imported from.
+    applied: set[tuple[str, int]] = field(default_factory=set)
+
+
+def _digest_uses(attr: Attribute, uses: _Uses) -> bytes:
+    """An attribute's text with the macro and record definitions it uses: no positions."""
+    return _digest(
+        attr.text.encode(),
+        *sorted(m[3] for m in uses.macros),
+        *sorted(r[2] for r in uses.records),
+    )
 
 
 def _macros_of(path: str, tree: ItemTree) -> list[_Macro]:
@@ -308,7 +369,9 @@ class _Resolver:
         self.exports: list[tuple[str, int, str, int, int]] = []
         self.imports: list[tuple[str, str, int]] = []
         self.export_types: list[tuple[str, int]] = []
-        self.types: list[tuple[str, int]] = []
+        self.types: list[tuple[str, int, bytes, tuple[tuple[str, int], ...]]] = []
+        self.attributes: list[tuple[str, bytes]] = []
+        self.docs_in_chunk = _release(self.otp.release) >= 27
         self.specs: list[tuple[str, int, bytes, str, int]] = []
         self.callbacks: list[tuple[str, int, bytes]] = []
         self.optional_callbacks: list[tuple[str, int]] = []
@@ -363,7 +426,7 @@ class _Resolver:
         """For conditions: a defined no-argument macro's one-token replacement."""
         macro = self.macros.get((name, None))
         if macro is None:
-            raise Unknown(name)
+            raise Unknown(f"?{name} is not defined", undefined=name)
         return macro.literal
 
     def _defined(self, name: str) -> bool:
@@ -603,7 +666,7 @@ class _Resolver:
     def _evaluate(self, path: str, index: int, expr: Any) -> bool:
         try:
             return is_true(expr, self._literal, self._defined)
-        except Unknown:
+        except Unknown as unknown:
             self.problems.append(
                 Problem(
                     codes.UNEVALUATED_CONDITION,
@@ -613,7 +676,7 @@ class _Resolver:
                     "form",
                     -1,
                     -1,
-                    "holo cannot evaluate this condition and treats it as false",
+                    _unevaluated(unknown),
                 )
             )
             return False
@@ -754,13 +817,14 @@ class _Resolver:
         elif kind == "export_type":
             self.export_types.extend((n, a) for n, a, _ in attr.entries)
         elif kind == "type" and attr.name is not None and attr.arity is not None:
-            self.types.append((attr.name, attr.arity))
+            named = tuple((n, a) for n, a, _ in attr.entries)
+            self.types.append((attr.name, attr.arity, _digest_uses(attr, uses), named))
+        elif kind == "other" and attr.name is not None:
+            # From OTP 27 the documentation goes to its own chunk, not to the attributes.
+            if not (self.docs_in_chunk and attr.name in ("doc", "moduledoc")):
+                self.attributes.append((attr.name, _digest_uses(attr, uses)))
         elif kind in ("spec", "callback") and attr.name is not None and attr.arity is not None:
-            digest = _digest(
-                attr.text.encode(),
-                *sorted(m[3] for m in uses.macros),
-                *sorted(r[2] for r in uses.records),
-            )
+            digest = _digest_uses(attr, uses)
             if kind == "spec":
                 self.specs.append((attr.name, attr.arity, digest, path, index))
             else:
@@ -775,6 +839,24 @@ class _Resolver:
             self.on_load.extend((n, a, path, index, j) for j, (n, a, _) in enumerate(attr.entries))
         elif kind == "nifs":
             self.nifs.extend((n, a) for n, a, _ in attr.entries)
+
+    def type_digests(self) -> tuple[tuple[str, int, bytes], ...]:
+        """Each type's digest, covering the local types it names (a changed ``-type
+        inner()`` changes every type that names it, directly or not)."""
+        by_key = {(n, a): (digest, named) for n, a, digest, named in self.types}
+        found: list[tuple[str, int, bytes]] = []
+        for name, arity, digest, _ in self.types:
+            reached: set[tuple[str, int]] = set()
+            stack = [(name, arity)]
+            while stack:
+                key = stack.pop()
+                if key in reached or key not in by_key:
+                    continue
+                reached.add(key)
+                stack.extend(by_key[key][1])
+            reached.discard((name, arity))
+            found.append((name, arity, _digest(digest, *sorted(by_key[k][0] for k in reached))))
+        return tuple(found)
 
     def compile_flags(self) -> CompileFlags:
         flags: list[str] = list(self.env.warnings)
@@ -822,6 +904,12 @@ class _Resolver:
         calls: set[tuple[str, int]] = {
             (call[0], call[1]) for i, call in enumerate(refs.local_calls) if i not in dropped_calls
         }
+        funs = set(refs.local_funs)
+        uses.applied = {
+            (call[0], call[1])
+            for i, call in enumerate(refs.local_calls)
+            if i not in dropped_calls and i not in funs
+        }
         remotes: set[tuple[str, str, int]] = set()
         macro_calls: list[tuple[int, str, int]] = []
         macro_remotes: list[tuple[int, str, str, int]] = []
@@ -848,6 +936,7 @@ class _Resolver:
             for call in sorted(found_calls):
                 macro_calls.append((i, *call))
                 calls.add(call)
+                uses.applied.add(call)
             for remote in sorted(expansion.remotes):
                 macro_remotes.append((i, *remote))
                 remotes.add(remote)
@@ -868,6 +957,7 @@ class _Resolver:
             fields = tuple(f for f, _ in record_use[2])
             self._use_record(path, "clause", index, "record", i, record_use[0], fields, i, uses)
         calls |= uses.calls
+        uses.applied |= uses.calls
         unbound: tuple[int, ...] = ()
         if not uncertain and clause.unbound:
             unbound = tuple(i for i, (var, _) in enumerate(clause.unbound) if var not in free_vars)
@@ -921,6 +1011,7 @@ class _Resolver:
             open_group = not clause.ends
         seen: set[tuple[str, int]] = set()
         result: list[ResolvedFunction] = []
+        imported = imported_from(self.imports, {(name, arity) for name, arity, _ in groups})
         for name, arity, members in groups:
             if (name, arity) in seen:
                 first = self.clauses[members[0]][0]
@@ -938,13 +1029,20 @@ class _Resolver:
                     )
                 )
             seen.add((name, arity))
-            result.append(self._function(name, arity, members))
+            result.append(self._function(name, arity, members, imported))
         return result
 
-    def _function(self, name: str, arity: int, members: list[int]) -> ResolvedFunction:
+    def _function(
+        self,
+        name: str,
+        arity: int,
+        members: list[int],
+        import_sources: dict[tuple[str, int], str],
+    ) -> ResolvedFunction:
         macros: set[MacroRef] = set()
         records: set[RecordRef] = set()
         calls: set[tuple[str, int]] = set()
+        applied: set[tuple[str, int]] = set()
         remotes: set[tuple[str, str, int]] = set()
         fingerprints: list[bytes] = []
         for position in members:
@@ -952,9 +1050,12 @@ class _Resolver:
             macros |= uses.macros
             records |= uses.records
             calls |= clause_calls
+            applied |= uses.applied
             remotes |= clause_remotes
             fingerprints.append(clause.fingerprint)
         imported = sorted(f"{m}:{f}/{a}".encode() for m, f, a in self.imports if (f, a) in calls)
+        # A call of an imported function is a call of that module's function.
+        remotes |= {(import_sources[c], *c) for c in applied if c in import_sources}
         fingerprint = _digest(
             *fingerprints,
             b"macros",
@@ -994,7 +1095,7 @@ class _Resolver:
             tuple(self.exports),
             tuple(self.imports),
             tuple(self.export_types),
-            tuple(self.types),
+            self.type_digests(),
             tuple(self.specs),
             tuple(self.callbacks),
             tuple(self.optional_callbacks),
@@ -1002,6 +1103,7 @@ class _Resolver:
             self.compile_flags(),
             tuple(self.on_load),
             tuple(self.nifs),
+            tuple(self.attributes),
             tuple(functions),
             tuple(files),
             tuple(clause_at),
@@ -1010,7 +1112,7 @@ class _Resolver:
         )
 
 
-@stored(version=1)
+@stored(version=2)
 def resolve(db: Any, path: str, profile: str) -> ResolvedModule | None:
     """``path`` (an .erl file) as the compiler sees it under ``profile`` ("default" or "test")."""
     tree = item_tree(db, path)
@@ -1037,18 +1139,28 @@ def function_fingerprints(
     return tuple(sorted(((f.name, f.arity), f.fingerprint) for f in resolved.functions))
 
 
-@stored(version=1)
+@stored(version=2)
 def module_level_fingerprint(db: Any, path: str, profile: str) -> bytes:
     """What changes the module's behaviour without changing any function's fingerprint.
 
     Covered: the module name, exports and imports, ``-compile`` options
     (parse transforms, export_all, inlining...) and erl_opts, ``-on_load``,
-    ``-nifs``, ``-behaviour`` and callbacks. Not covered: records and types
-    used only in specs, and ``-export_type`` (they do not change compiled code).
+    ``-nifs``, ``-behaviour`` and callbacks, every other attribute that reaches
+    the BEAM file (``-vsn``, ``-dialyzer``, user attributes: what
+    ``module_info(attributes)`` returns) or changes how it compiles (``-file``,
+    ``-feature``), and the EUnit tests the module defines (eunit's autoexport
+    exports them, and ``{module, M}`` generators elsewhere run them). Not
+    covered: records and types used only in specs, and ``-export_type`` (they
+    do not change compiled code).
     """
     resolved = resolve(db, path, profile)
     if resolved is None:
         return b""
+    tests = sorted(
+        f.name
+        for f in resolved.functions
+        if f.arity == 0 and (f.name.endswith("_test") or f.name.endswith("_test_"))
+    )
     return _digest(
         (resolved.module or "").encode(),
         repr(sorted((n, a) for n, a, *_ in resolved.exports)).encode(),
@@ -1058,4 +1170,8 @@ def module_level_fingerprint(db: Any, path: str, profile: str) -> bytes:
         repr(sorted(resolved.nifs)).encode(),
         repr(sorted(b for b, _, _ in resolved.behaviours)).encode(),
         repr(sorted((n, a) for n, a, _ in resolved.callbacks)).encode(),
+        b"attributes",
+        *(name.encode() + b"=" + digest for name, digest in resolved.attributes),
+        b"tests",
+        *(name.encode() for name in tests),
     )

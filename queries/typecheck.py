@@ -5,8 +5,9 @@ item trees, and of every other module only its interface (``module_interface``
 for project modules, the ``external_module`` input for OTP's). So a body edit
 in a callee, which leaves its interface equal, does not re-run it.
 
-Checked: remote calls (``m:f(...)``, ``fun m:f/N``, and those macros expand
-to) against the callee's exports; unknown modules; behaviours' callbacks;
+Checked: remote calls (``m:f(...)``, ``fun m:f/N``, those macros expand to,
+and calls of functions ``-import``ed from m) against the callee's exports;
+unknown modules; behaviours' callbacks;
 ``-export`` and ``-spec`` of functions the module does not define.
 A call whose module is a variable is skipped; so are calls from modules with
 a parse transform holo does not know, and calls to such modules.
@@ -14,6 +15,7 @@ a parse transform holo does not know, and calls to such modules.
 
 from __future__ import annotations
 
+import difflib
 import posixpath
 from typing import Any
 
@@ -28,7 +30,7 @@ from holo.queries.source import Range
 from holo.queries.stored import stored
 
 
-@stored(version=1)
+@stored(version=2)
 def typecheck(db: Any, module: str, profile: str) -> tuple[Diagnostic, ...]:
     """Problems with what ``module`` names in other modules, and with its exports and specs."""
     path = module_path(db, module)
@@ -147,22 +149,17 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
             return
         if target.uncertain or (function, arity) in target.exports:
             return
-        others = sorted(a for n, a in target.exports if n == function)
-        hint = (
-            f"; it exports {function}/{', '.join(map(str, others))}"
-            if others
-            else f"; export it from {module}, or check the name"
-            if target.in_project
-            else ""
-        )
         found.append(
             codes.diagnostic(
                 file,
                 where,
                 codes.UNDEFINED_REMOTE,
-                f"{module}:{function}/{arity} is not exported by {module}{via}{hint}",
+                f"{module}:{function}/{arity} is not exported by {module}{via}"
+                + _export_hint(module, function, target),
             )
         )
+
+    imported = resolved.imported()
 
     for rc in resolved.clauses:
         tree = trees.get(rc.file)
@@ -177,7 +174,39 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
             macro = clause.refs.macro_uses[use]
             via = f" (called by macro ?{macro[0]})"
             check(rc.file, unpack(macro[2]), module, function, arity, via)
+        if not imported:
+            continue
+        funs = clause.refs.local_funs
+        for i, (name, arity, where, _, _) in enumerate(clause.refs.local_calls):
+            module = imported.get((name, arity))
+            if module is not None and i not in rc.dropped_calls and i not in funs:
+                via = f" (imported with -import({module}, [...]))"
+                check(rc.file, unpack(where), module, name, arity, via)
+        for use, name, arity in rc.macro_calls:
+            module = imported.get((name, arity))
+            if module is not None:
+                macro = clause.refs.macro_uses[use]
+                via = f" (called by macro ?{macro[0]}, imported with -import({module}, [...]))"
+                check(rc.file, unpack(macro[2]), module, name, arity, via)
     return found
+
+
+def _export_hint(module: str, function: str, target: Callee) -> str:
+    """What to do about a call of a function ``module`` does not export."""
+    others = sorted(a for n, a in target.exports if n == function)
+    if others:
+        return f"; it exports {function}/{', '.join(map(str, others))}"
+    names = sorted({n for n, _ in target.exports})
+    close = difflib.get_close_matches(function, names, n=3, cutoff=0.7)
+    if close:
+        exported = ", ".join(
+            f"{n}/{a}" for n in close for a in sorted(a for m, a in target.exports if m == n)
+        )
+        suggestion = f"; check the spelling: {module} exports {exported}"
+        return suggestion + (f", or export it from {module}" if target.in_project else "")
+    if target.in_project:
+        return f"; export it from {module}, or check the name"
+    return f"; check the spelling: {module} exports no function with a similar name"
 
 
 def module_of(path: str) -> str:

@@ -417,3 +417,120 @@ def test_project_diagnostics_cover_duplicates_and_headers_once(project):
         ("include/bad.hrl", "H0100"),
         ("test/a.erl", "H0218"),
     ]
+
+
+def test_a_duplicate_module_is_reported_at_its_module_attribute(project):
+    from holo.queries.project_check import project_diagnostics
+
+    p = project(
+        {
+            "src/a.erl": "-module(a).\n",
+            "test/a.erl": "%% a copy\n\n  -module(a).\n",
+        }
+    )
+    (d,) = project_diagnostics(p.db).diagnostics
+    assert (d.path, d.code, d.line, d.column, d.end_line, d.end_column) == (
+        "test/a.erl",
+        "H0218",
+        2,
+        2,
+        2,
+        13,
+    )
+    assert "src/a.erl" in d.message
+
+
+def test_imported_calls_are_checked_against_the_module_they_come_from(project):
+    p = project(
+        {
+            "src/a.erl": """\
+-module(a).
+-export([f/0]).
+-import(lists, [reverse/1, nosuch/1]).
+-import(b, [known/0, hidden/0]).
+-import(nomod, [g/0]).
+-define(CALL, hidden()).
+f() ->
+    reverse([]), nosuch(1), known(), hidden(), g(), ?CALL.
+""",
+            "src/b.erl": "-module(b).\n-export([known/0]).\nknown() -> ok.\nhidden() -> ok.\n",
+        }
+    )
+    found = {(d.code, d.line, d.column): d.message for d in p.diagnostics("src/a.erl")}
+    assert set(found) == {
+        ("H0300", 7, 17),  # nosuch(1): lists does not export it
+        ("H0300", 7, 37),  # hidden(): b does not export it
+        ("H0301", 7, 47),  # g(): no module nomod
+        ("H0300", 7, 52),  # hidden() again, through ?CALL
+    }
+    assert found[("H0300", 7, 17)].startswith(
+        "lists:nosuch/1 is not exported by lists (imported with -import(lists, [...]))"
+    )
+    assert "(called by macro ?CALL, imported with -import(b, [...]))" in found[("H0300", 7, 52)]
+
+
+def test_a_fun_naming_an_imported_function_is_undefined(project):
+    # erlc: "function reverse/1 undefined"; 'fun f/N' names local functions and BIFs only.
+    p = project(
+        {
+            "src/m.erl": """\
+-module(m).
+-export([f/0]).
+-import(lists, [reverse/1]).
+f() -> {fun reverse/1, fun length/1, reverse([])}.
+"""
+        }
+    )
+    (d,) = p.diagnostics("src/m.erl")
+    assert (d.code, d.line, d.column) == ("H0210", 3, 12)
+    assert d.message.endswith("write 'fun lists:reverse/1'")
+
+
+def test_an_unexported_otp_function_gets_close_names_or_a_spelling_hint(project):
+    p = project(
+        {
+            "src/m.erl": """\
+-module(m).
+-export([f/0]).
+f() -> {lists:revers([]), lists:zzzqqq(), lists:reverse(1, 2, 3)}.
+"""
+        }
+    )
+    messages = [d.message for d in p.diagnostics("src/m.erl")]
+    assert messages == [
+        "lists:revers/1 is not exported by lists; check the spelling: lists exports "
+        "reverse/1, reverse/2",
+        "lists:zzzqqq/0 is not exported by lists; check the spelling: lists exports no "
+        "function with a similar name",
+        "lists:reverse/3 is not exported by lists; it exports reverse/1, 2",
+    ]
+
+
+def test_is_record_with_a_literal_name_uses_the_record(project):
+    p = project(
+        {
+            "src/m.erl": """\
+-module(m).
+-export([f/1]).
+-record(r, {a}).
+f(X) when is_record(X, nope) -> erlang:is_record(X, gone);
+f(X) -> {is_record(X, r), is_record(X, undeclared, 3)}.
+"""
+        }
+    )
+    # is_record/3 names the size itself: erlc needs no definition for it.
+    assert {(d.code, d.line, d.column) for d in p.diagnostics("src/m.erl")} == {
+        ("H0202", 3, 23),
+        ("H0202", 3, 52),
+    }
+
+
+def test_a_bad_reference_is_reported_at_the_start_of_the_file_with_a_warning(project, caplog):
+    from holo.queries.locate import Trees
+
+    p = project({"src/m.erl": "-module(m).\n"})
+    with caplog.at_level("WARNING", logger="holo.queries.locate"):
+        assert Trees(p.db).at("src/m.erl", "clause", 3, "head") == (0, 0, 0, 0)
+        assert Trees(p.db).at("src/m.erl", "attr", 0, "form") == (0, 0, 0, 11)
+    (record,) = caplog.records
+    assert "src/m.erl clause[3].head" in record.getMessage()

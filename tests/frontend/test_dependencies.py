@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from holo.queries import module_dependencies
+from holo.queries import module_dependencies, resolve
 
 
 def test_the_three_kinds_of_edges(project):
@@ -31,3 +31,26 @@ ready() -> ok.
     assert deps.interface == ("pool_behaviour", "store")
     assert deps.runtime == ("ets", "lists", "store")
     assert module_dependencies(p.db, "nonexistent", "default") is None
+
+
+def test_imported_calls_are_edges_to_the_module_they_come_from(project):
+    p = project(
+        {
+            "src/client.erl": """\
+-module(client).
+-import(store, [put/1]).
+-import(lists, [reverse/1]).
+-import(unused, [never/0]).
+-export([run/0]).
+run() -> put(reverse([k])).
+""",
+            "src/store.erl": "-module(store).\n-export([put/1]).\nput(K) -> K.\n",
+            "src/unused.erl": "-module(unused).\n-export([never/0]).\nnever() -> ok.\n",
+        }
+    )
+    deps = module_dependencies(p.db, "client", "default")
+    assert deps.interface == ("store",)
+    assert deps.runtime == ("lists", "store")
+    resolved = resolve(p.db, "src/client.erl", "default")
+    run = resolved.function("run", 0)
+    assert run.remote_calls == (("lists", "reverse", 1), ("store", "put", 1))

@@ -128,3 +128,30 @@ def test_a_warm_start_restores_results_without_parsing(tmp_path: Path, otp_facts
     assert stats.loaded["module_diagnostics"] == 30 + len(project.servers) + len(
         project.test_modules
     )
+
+
+def test_an_export_change_rechecks_the_modules_that_import_from_it(project):
+    p = project(
+        {
+            "src/importer.erl": """\
+-module(importer).
+-import(supplier, [get/0]).
+-export([run/0]).
+run() -> get().
+""",
+            "src/bystander.erl": "-module(bystander).\n-export([run/0]).\nrun() -> ok.\n",
+            "src/supplier.erl": "-module(supplier).\n-export([get/0]).\nget() -> 1.\n",
+        }
+    )
+    assert project_diagnostics(p.db).diagnostics == ()
+
+    p.write("src/supplier.erl", "-module(supplier).\n-export([get/0]).\nget() -> 2.\n")
+    assert project_diagnostics(p.db).diagnostics == ()
+    assert p.db.stats.executed["typecheck"] == 1  # supplier's own: its interface is equal
+
+    p.write("src/supplier.erl", "-module(supplier).\n-export([]).\nget() -> 2.\n")
+    diagnostics = project_diagnostics(p.db).diagnostics
+    assert [(d.path, d.code) for d in diagnostics if d.code == "H0300"] == [
+        ("src/importer.erl", "H0300")
+    ]
+    assert p.db.stats.executed["typecheck"] == 2  # supplier's and importer's, not bystander's

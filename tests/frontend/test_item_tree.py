@@ -112,3 +112,55 @@ def test_ranges_shift_but_fingerprints_do_not(project):
     assert a != b
     assert [c.fingerprint for c in a.clauses] == [c.fingerprint for c in b.clauses]
     assert [unpack(c.head)[0] + 2 for c in a.clauses] == [unpack(c.head)[0] for c in b.clauses]
+
+
+def _interface(project, text: str):
+    from holo.queries import module_interface
+
+    return module_interface(project({"src/shop.erl": text}).db, "shop", "default")
+
+
+def test_a_same_line_body_edit_leaves_the_rest_of_the_tree_and_the_interface_equal(project):
+    source = SOURCE + "\n-spec add(list(), term()) -> list().\n-export([late/0]).\nlate() -> ok.\n"
+    edited = source.replace("| Cart]", "| lists:reverse(Cart)]")  # in add/2, on its line
+    before, after = _tree(project, source), _tree(project, edited)
+    assert before.form_kinds == after.form_kinds
+    assert before.attributes == after.attributes
+    assert before.records == after.records
+    assert before.defines == after.defines
+    assert before.includes == after.includes
+    assert before.conditionals == after.conditionals
+    assert len(before.clauses) == len(after.clauses)
+    changed = [c.name for c, old in zip(after.clauses, before.clauses, strict=True) if c != old]
+    assert changed == ["add"]
+    assert _interface(project, source) == _interface(project, edited)
+
+
+TYPES = """\
+-module(shop).
+-export_type([cart/0, id/0, pair/1]).
+-type cart() :: [line()].
+-type pair(A) :: {A, sku()}.
+-type line() :: {sku(), pos_integer()}.
+-type sku() :: binary().
+-opaque id() :: integer().
+-type private() :: atom().
+"""
+
+
+def test_exported_types_are_in_the_interface_by_definition(project):
+    def exported(text: str) -> dict[str, bytes]:
+        return {f"{n}/{a}": digest for n, a, digest in _interface(project, text).export_types}
+
+    before = exported(TYPES)
+    assert set(before) == {"cart/0", "id/0", "pair/1"}
+    assert exported("%% moved\n\n" + TYPES.replace(" :: ", "  ::\n    ")) == before
+    assert exported(TYPES.replace("atom()", "term()")) == before  # a type nobody exports names
+    for text, changed in (
+        (TYPES.replace("-opaque id() :: integer()", "-opaque id() :: binary()"), {"id/0"}),
+        (TYPES.replace("-opaque id()", "-type id()"), {"id/0"}),
+        # cart/0 names it through line/0
+        (TYPES.replace("sku() :: binary()", "sku() :: string()"), {"cart/0", "pair/1"}),
+    ):
+        after = exported(text)
+        assert {k for k in before if after[k] != before[k]} == changed

@@ -60,7 +60,24 @@ def test_a_condition_holo_cannot_evaluate_is_false_and_reported(project):
     p = project({"src/m.erl": CONDITIONAL})
     infos = [d for d in p.diagnostics("src/m.erl") if d.code == "H0204"]
     assert [(d.line, d.severity.value) for d in infos] == [(30, "info")]
+    assert infos[0].message == (
+        "holo cannot evaluate this condition and treats it as false (it calls a function or "
+        "builds a term, which holo does not evaluate): if the code it guards matters, write "
+        "the condition with literals, one-literal macros, defined(Name), comparisons and "
+        "boolean operators, or use -ifdef with a macro set in erl_opts"
+    )
     assert "guarded/0" not in _functions(p)
+
+
+def test_a_condition_on_an_undefined_macro_says_where_to_define_it(project):
+    p = project({"src/m.erl": "-module(m).\n-if(?LEVEL > 2).\n-endif.\n"})
+    (d,) = p.diagnostics("src/m.erl")
+    assert (d.code, d.line) == ("H0204", 1)
+    assert d.message == (
+        "holo cannot evaluate this condition and treats it as false: ?LEVEL is not defined "
+        "here; define it before this line (in the module, a header, or erl_opts "
+        "{d, 'LEVEL', Value}), or test it with -ifdef(LEVEL)"
+    )
 
 
 def test_erl_opts_macros_and_unbalanced_conditionals(project):
@@ -184,3 +201,103 @@ def test_module_level_fingerprint(project):
     assert module_level_fingerprint(p.db, "src/m.erl", "default") == before
     p.write("src/m.erl", "-module(m).\n-export([f/0]).\n-on_load(f/0).\nf() -> changed.\n")
     assert module_level_fingerprint(p.db, "src/m.erl", "default") != before
+
+
+def test_is_record_makes_a_function_depend_on_the_record_definition(project):
+    from holo.queries.codegen import compile_key
+
+    module = """\
+-module(m).
+-include("defs.hrl").
+-export([guard/1, body/1, remote/1, sized/1, other/0]).
+guard(X) when is_record(X, rec) -> yes;
+guard(_) -> no.
+body(X) -> is_record(X, rec).
+remote(X) -> erlang:is_record(X, rec).
+sized(X) -> is_record(X, rec, 2).
+other() -> ok.
+"""
+    p = project({"src/m.erl": module, "include/defs.hrl": "-record(rec, {f})."})
+    before = _fingerprints(p)
+    key = compile_key(p.db, "src/m.erl", "default")
+    p.write("include/defs.hrl", "-record(rec, {f, g}).")
+    after = _fingerprints(p)
+    # The compiler turns is_record(X, rec) into a test of rec's size; is_record/3
+    # is given the size, so it does not depend on the definition.
+    assert {k for k in before if before[k] != after[k]} == {"guard/1", "body/1", "remote/1"}
+    assert compile_key(p.db, "src/m.erl", "default") != key
+
+
+def _level(p) -> bytes:
+    return module_level_fingerprint(p.db, "src/m_tests.erl", "test")
+
+
+def test_module_level_fingerprint_covers_every_attribute_that_reaches_the_beam(project):
+    source = """\
+-module(m_tests).
+-include("attrs.hrl").
+-vsn("1").
+-my_attr(1).
+-dialyzer({nowarn_function, f/0}).
+-spec f() -> ok.
+-export([f/0]).
+f() -> ok.
+"""
+    header = "-team(?TEAM).\n-define(TEAM, a)."
+    p = project({"src/m_tests.erl": source, "include/attrs.hrl": header})
+    before = _level(p)
+    edits = {
+        "vsn": source.replace('-vsn("1")', '-vsn("2")'),
+        "user attribute": source.replace("-my_attr(1)", "-my_attr(2)"),
+        "dialyzer": source.replace("{nowarn_function, f/0}", "no_return"),
+        "new attribute": source + "-owner(me).\n",
+    }
+    for what, text in edits.items():
+        p.write("src/m_tests.erl", text)
+        assert _level(p) != before, what
+    p.write("src/m_tests.erl", source)
+    assert _level(p) == before
+
+    # An attribute a header adds counts, with the macros its value uses.
+    p.write("include/attrs.hrl", "-team(?TEAM).\n-define(TEAM, b).")
+    assert _level(p) == before  # ?TEAM is defined after the attribute: undefined there
+    p.write("include/attrs.hrl", "-define(TEAM, b).\n-team(?TEAM).")
+    changed = _level(p)
+    assert changed != before
+    p.write("include/attrs.hrl", "-define(TEAM, c).\n-team(?TEAM).")
+    assert _level(p) != changed
+
+    # Specs and layout are not attributes of the BEAM file.
+    p.write("include/attrs.hrl", "-define(TEAM, c).\n-team(?TEAM).")
+    level = _level(p)
+    p.write("src/m_tests.erl", source.replace("-spec f() -> ok.", "-spec f() -> atom()."))
+    assert _level(p) == level
+    p.write("src/m_tests.erl", source.replace('-vsn("1").', '-vsn(\n  "1"\n).'))
+    assert _level(p) == level
+
+
+def test_module_level_fingerprint_covers_the_tests_a_module_defines(project):
+    source = """\
+-module(m_tests).
+-include_lib("eunit/include/eunit.hrl").
+a_test() -> ok.
+helper() -> ok.
+"""
+    p = project({"src/m_tests.erl": source})
+    before = _level(p)
+    # A body edit, of a test or not, leaves it equal.
+    p.write("src/m_tests.erl", source.replace("a_test() -> ok", "a_test() -> ?assert(true)"))
+    assert _level(p) == before
+    p.write("src/m_tests.erl", source.replace("helper() -> ok", "helper() -> changed"))
+    assert _level(p) == before
+    # A new test, test generator or a removed test changes what {module, m_tests} runs.
+    for text in (
+        source + "b_test() -> ok.\n",
+        source + "c_test_() -> [].\n",
+        source.replace("a_test() -> ok.\n", ""),
+    ):
+        p.write("src/m_tests.erl", text)
+        assert _level(p) != before
+    # A function that is not a test (an arity, a name) does not.
+    p.write("src/m_tests.erl", source + "b_test(X) -> X.\ntest_b() -> ok.\n")
+    assert _level(p) == before
