@@ -15,6 +15,13 @@ Adding a macro that no function uses to a header included by sixty modules
 changes no key, so nothing recompiles. Another module's body never enters a
 key: a parse transform enters by its BEAM, a behaviour by its callbacks.
 
+Headers outside both the project and OTP (``{i, "../shared"}``) are handed
+over too, under ``_holo_external/`` followed by their absolute path (a job
+holds project-relative paths only), with their include directories renamed
+the same way: the compiler reads exactly the bytes the key covers. Only
+OTP's own headers are read where they are: they change with OTP's version,
+which is in every key.
+
 ``codegen`` asks the compiler service (``db.services["compiler"]``, a pure
 function memoised by key in the persistent cache) for the output.
 """
@@ -27,17 +34,44 @@ from typing import Any
 from holo.beam.compile_job import CompileJob, CompileResult
 from holo.diagnostics import Diagnostic, Severity
 from holo.engine import codec, query
-from holo.inputs import external_module, file_text, otp_info, project_model
+from holo.inputs import external_module, file_text, otp_info
 from holo.queries.interface import module_interface
 from holo.queries.item_tree import item_tree
-from holo.queries.project_index import app_dirs, compile_env, file_app_of, module_path
+from holo.queries.project_index import compile_env, module_path
 from holo.queries.resolve import resolve
 
 KEY_FORMAT = b"holo.compile-key/1"
 
+# Where a compile job puts headers from outside the project and OTP.
+EXTERNAL_HEADERS = "_holo_external"
+
 
 def _is_project_path(path: str) -> bool:
     return not path.startswith("/")
+
+
+def external_job_path(path: str) -> str:
+    """The name in a compile job of an absolute path outside the project and OTP."""
+    return EXTERNAL_HEADERS + posixpath.normpath(path)
+
+
+def original_path(job_path: str) -> str:
+    """The file a path in a compile job (or in the compiler's diagnostics) stands for."""
+    if job_path.startswith(EXTERNAL_HEADERS + "/"):
+        return job_path[len(EXTERNAL_HEADERS) :]
+    return job_path
+
+
+def _is_otp_path(path: str, otp_root: str) -> bool:
+    return path == otp_root or path.startswith(otp_root.rstrip("/") + "/")
+
+
+def _job_dir(directory: str, otp_root: str) -> str:
+    if not directory:
+        return "."
+    if _is_project_path(directory) or _is_otp_path(directory, otp_root):
+        return directory
+    return external_job_path(directory)
 
 
 @query(persist=True, version=1)
@@ -98,12 +132,18 @@ def compile_job(db: Any, path: str, profile: str) -> CompileJob | None:
         return None
     resolved = resolve(db, path, profile)
     env = compile_env(db, path, profile)
+    otp_root = otp_info(db).root
     headers = []
     for header in resolved.includes if resolved is not None else ():
         if _is_project_path(header):
-            text = file_text(db, header)
-            if text is not None:
-                headers.append((header, text))
+            name = header
+        elif not _is_otp_path(header, otp_root):
+            name = external_job_path(header)
+        else:
+            continue
+        text = file_text(db, header)
+        if text is not None:
+            headers.append((name, text))
     extra_code = []
     if not compile_cycle(db, path, profile):
         for module in compile_time_modules(db, path, profile):
@@ -115,20 +155,17 @@ def compile_job(db: Any, path: str, profile: str) -> CompileJob | None:
             result = codegen(db, dep_path, profile) if dep_path is not None else None
             if result is not None and result.binary is not None:
                 extra_code.append((module, result.binary))
-    model = project_model(db)
-    app = file_app_of(model, path)
-    erl_opts = app.erl_opts if app is not None else model.erl_opts
     # erl_opts' own {d, ...} reach the compiler through its text; only the
     # profile's (TEST) come on top.
-    macros = tuple(m for m in env.macros if all(m.name != o.name for o in erl_opts.macros))
+    macros = tuple(m for m in env.macros if m.name not in env.erl_opts_macros)
     return CompileJob(
         path=path,
         source=source,
         headers=tuple(headers),
-        include_dirs=tuple(d if d else "." for d in env.include_dirs),
-        lib_dirs=app_dirs(db),
+        include_dirs=tuple(_job_dir(d, otp_root) for d in env.include_dirs),
+        lib_dirs=env.lib_dirs,
         macros=macros,
-        erl_opts=erl_opts.source,
+        erl_opts=env.erl_opts,
         extra_code=tuple(extra_code),
     )
 

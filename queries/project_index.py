@@ -7,7 +7,6 @@ from file contents: a module's name is its file's stem, as erlc requires.
 from __future__ import annotations
 
 import posixpath
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,8 +32,14 @@ class ModuleFile:
     module: str
     path: str
     app: str
-    is_test: bool  # under a test dir or an extra_src_dir: checked with the "test" profile
+    # Test code, compiled with the "test" profile only: under a test dir or an
+    # extra_src_dir, or in a dependency fetched for the test profile alone.
+    is_test: bool
     is_dependency: bool
+
+    def in_profile(self, profile: str) -> bool:
+        """Whether code compiled with ``profile`` sees this module."""
+        return profile == "test" or not self.is_test
 
 
 @query
@@ -49,6 +54,7 @@ def module_files(db: Any) -> tuple[ModuleFile, ...]:
         if classified is None:
             continue
         app, is_test = classified
+        is_test = is_test or (app is not None and not app.in_profile("default"))
         module = posixpath.basename(path)[:-4]
         is_dependency = bool(app and app.is_dependency)
         found.append(ModuleFile(module, path, app.name if app else "", is_test, is_dependency))
@@ -120,6 +126,14 @@ def module_file(db: Any, module: str) -> ModuleFile | None:
     return None
 
 
+@query
+def profile_module_path(db: Any, module: str, profile: str) -> str | None:
+    """:func:`module_path` as code compiled with ``profile`` sees it: the default
+    profile sees no test code (test dirs, extra_src_dirs, test-only dependencies)."""
+    entry = module_file(db, module)
+    return entry.path if entry is not None and entry.in_profile(profile) else None
+
+
 @record("holo.CompileEnv")
 @dataclass(frozen=True)
 class CompileEnv:
@@ -130,11 +144,34 @@ class CompileEnv:
     include_dirs: tuple[str, ...]  # searched after the including file's own directory
     macros: tuple[MacroOption, ...]
     parse_transforms: tuple[str, ...]
-    warnings: tuple[str, ...]  # nowarn_*/warn_* and the flags below found in erl_opts
+    warnings: tuple[str, ...]  # warn_*/nowarn_*/warnings_as_errors and export_all, from erl_opts
+    # {nowarn_unused_function, [{F, A}, ...]} in erl_opts: not reported as unused, sorted
+    nowarn_unused: tuple[tuple[str, int], ...] = ()
+    # The erl_opts list handed to OTP's compiler, as Erlang source text: the
+    # app's, with the profile's merged in.
+    erl_opts: str = "[]"
+    # The macros of that list ({d, ...}): they reach the compiler through its text.
+    erl_opts_macros: tuple[str, ...] = ()
+    # (app name, app dir) of the apps -include_lib reaches with this profile,
+    # sorted: a dependency fetched for the test profile alone is not there for "default".
+    lib_dirs: tuple[tuple[str, str], ...] = ()
 
 
-# Bare atoms of an erl_opts list that change what holo reports.
-_FLAG = re.compile(r"[\[,]\s*(export_all|nowarn_export_all|nowarn_unused_function)\s*(?=[,\]])")
+# erl_opts flags that change what holo itself reports, besides warn_*/nowarn_*.
+_REPORTED_FLAGS = ("export_all",)
+
+
+def _app_options(model: ProjectModel, app: AppModel | None, profile: str) -> tuple[ErlOpts, ...]:
+    """The erl_opts a file is compiled with: its app's (a project app's already hold the
+    top-level ones), or the top-level ones for a file outside any app.
+
+    The project's top-level options do not reach a dependency, as with rebar3.
+    """
+    if app is None:
+        return (model.erl_opts_for(profile),)
+    if app.is_dependency:
+        return (app.erl_opts_for(profile),)
+    return (model.erl_opts_for(profile), app.erl_opts_for(profile))
 
 
 def _merged(
@@ -150,7 +187,7 @@ def _merged(
             macros[m.name] = m
         transforms.extend(t for t in o.parse_transforms if t not in transforms)
         warnings.extend(w for w in o.warnings if w not in warnings)
-        warnings.extend(f for f in _FLAG.findall(o.source) if f not in warnings)
+        warnings.extend(f for f in o.flags if f in _REPORTED_FLAGS and f not in warnings)
     return tuple(include_dirs), tuple(macros.values()), tuple(transforms), tuple(warnings)
 
 
@@ -160,12 +197,15 @@ def compile_env(db: Any, path: str, profile: str) -> CompileEnv:
 
     The include path is the app's include dirs, erl_opts ``{i, Dir}``, the app
     directory and the project root (rebar3 passes the last two as well).
-    The "test" profile defines ``TEST``, as rebar3's does.
+    The "test" profile compiles with the test profile's erl_opts merged into
+    the default ones (see :class:`holo.inputs.AppModel`), and defines ``TEST``
+    as rebar3's does.
     """
     model = project_model(db)
     app = file_app_of(model, path)
-    options = (model.erl_opts, app.erl_opts) if app is not None else (model.erl_opts,)
+    options = _app_options(model, app, profile)
     dirs, macros, transforms, warnings = _merged(*options)
+    compiled = options[-1]
     include_dirs: list[str] = []
     if app is not None:
         include_dirs.extend(app.include_dirs)
@@ -183,6 +223,10 @@ def compile_env(db: Any, path: str, profile: str) -> CompileEnv:
         macros,
         transforms,
         warnings,
+        nowarn_unused=tuple(sorted({fa for o in options for fa in o.nowarn_unused})),
+        erl_opts=compiled.source,
+        erl_opts_macros=tuple(m.name for m in compiled.macros),
+        lib_dirs=tuple(sorted((a.name, a.dir) for a in model.apps if a.in_profile(profile))),
     )
 
 

@@ -6,7 +6,12 @@ Three layouts are recognised, in this order:
   Project apps are found where rebar3 looks (``project_app_dirs``, default
   ``apps/*``, ``lib/*`` and the root); ``_checkouts/*`` are the user's own
   apps; dependencies already fetched into ``_build/default/lib/*`` are apps
-  with ``is_dependency=True``. Nothing else under ``_build`` is a source.
+  with ``is_dependency=True``, and those fetched for the test profile alone
+  into ``_build/test/lib/*`` are dependency apps only the test profile sees
+  (``profiles=("test",)``). Nothing else under ``_build`` is a source. The
+  test profile's ``erl_opts`` (top-level and per app) are merged into the
+  default ones as rebar3 merges them, and its ``extra_src_dirs`` join the
+  default profile's (holo compiles both as test code).
 * **erlang.mk** -- an ``erlang.mk`` file or a Makefile including it; deps in ``deps/*``.
 * **plain** -- a directory of ``.erl`` files (at the top or in ``src/``).
 
@@ -27,8 +32,9 @@ from pathlib import Path
 
 from holo.diagnostics import Diagnostic
 from holo.errors import UserError
-from holo.inputs import AppModel, ErlOpts, ProjectModel
-from holo.project import erlang_mk
+from holo.inputs import AppModel, ErlOpts, HoloSettings, ProjectModel
+from holo.project import data_files, erlang_mk
+from holo.project.erlang_terms import Term
 from holo.project.rebar_config import (
     ERL_OPTS,
     EXTRA_SRC_DIRS,
@@ -36,16 +42,21 @@ from holo.project.rebar_config import (
     SRC_DIRS,
     RebarConfig,
     app_name_from_app_src,
+    apply_profile_erl_opts,
     dir_entries,
     erl_opts_model,
+    holo_settings,
     join_rel,
     merge_erl_opts,
+    profile_options,
     read_rebar_config,
     rebase_erl_opts,
 )
 
 SOURCE_SUFFIXES = (".erl", ".hrl")
 DEPENDENCY_LIB = "_build/default/lib"
+TEST_DEPENDENCY_LIB = "_build/test/lib"
+_DEPENDENCY_LIBS = (DEPENDENCY_LIB, TEST_DEPENDENCY_LIB)
 # Directories never entered while looking for sources.
 _SKIPPED_DIRS = frozenset({"_build", "_checkouts", "deps", "node_modules"})
 
@@ -126,6 +137,17 @@ class DiscoveredProject:
                 best = app
         return best
 
+    def data_app_of(self, rel: str) -> AppModel | None:
+        """The app ``rel`` would be a data file of (holo.project.data_files), if any."""
+        for app in self.model.apps:
+            if data_files.is_data_path(app, rel, self.is_source):
+                return app
+        return None
+
+    def is_data_file(self, rel: str) -> bool:
+        """Whether a change to ``rel`` can change an app's ``app_data`` (the watcher's filter)."""
+        return self.data_app_of(rel) is not None
+
     def is_dependency_file(self, rel: str) -> bool:
         app = self.app_of(rel)
         return app is not None and app.is_dependency
@@ -134,8 +156,14 @@ class DiscoveredProject:
         """Whether a change to ``rel`` can change the model (so discovery must run again)."""
         name = posixpath.basename(rel)
         parent = posixpath.dirname(rel)
-        if rel.startswith("_build/") and not rel.startswith(DEPENDENCY_LIB + "/"):
-            return False
+        if rel.startswith("_build/"):
+            lib = next((d for d in _DEPENDENCY_LIBS if rel.startswith(d + "/")), None)
+            if lib is None:
+                return False
+            entry = rel[len(lib) + 1 :].split("/", 1)[0]
+            own = {a.name for a in self.model.apps if not a.is_dependency}
+            if _strip_version(entry) in own:
+                return False  # rebar3's copy of one of the project's own apps
         if name.endswith((".app.src", ".app.src.script")):
             return True
         if name in ("rebar.config", "rebar.config.script"):
@@ -202,11 +230,47 @@ def _scan_dir(root: Path, rel: str, source_root: SourceRoot, found: set[str]) ->
 # ------------------------------------------------------------------ the apps
 
 
+TEST_PROFILE = "test"
+
+
 @dataclass
 class _Context:
     root: Path
     diagnostics: list[Diagnostic] = field(default_factory=list)
     extra_src_dirs: list[tuple[str, bool]] = field(default_factory=list)
+
+    def erl_opts(self, terms: list[Term] | None, config_dir: str) -> list[Term]:
+        return rebase_erl_opts(terms or [], config_dir, self.root)
+
+    def add_extra_src_dirs(self, config: RebarConfig, config_dir: str) -> None:
+        """The default profile's extra_src_dirs and the test profile's: both hold test code."""
+        extras = config.list_option(EXTRA_SRC_DIRS, self.diagnostics) or []
+        extras += profile_options(config, TEST_PROFILE, self.diagnostics).get(EXTRA_SRC_DIRS, [])
+        for d, recursive in dir_entries(extras, default_recursive=False):
+            self.extra_src_dirs.append((join_rel(config_dir, d), recursive))
+
+
+def _test_erl_opts(ctx: _Context, configs: list[tuple[RebarConfig, str]]) -> list[Term] | None:
+    """The test profile's erl_opts of these configs, outermost first (None when none sets them).
+
+    rebar3 merges an app's profiles over the top-level ones option by option,
+    erl_opts with the same rule as a profile's over the defaults.
+    """
+    merged: list[Term] | None = None
+    for config, config_dir in configs:
+        options = profile_options(config, TEST_PROFILE, ctx.diagnostics)
+        if ERL_OPTS in options:
+            terms = ctx.erl_opts(options[ERL_OPTS], config_dir)
+            merged = apply_profile_erl_opts(merged or [], terms)
+    return merged
+
+
+def _profile_erl_opts(
+    default: list[Term], test: list[Term] | None
+) -> tuple[tuple[str, ErlOpts], ...]:
+    if test is None:
+        return ()
+    return ((TEST_PROFILE, erl_opts_model(apply_profile_erl_opts(default, test))),)
 
 
 def _rebar_app(
@@ -215,16 +279,20 @@ def _rebar_app(
     top: RebarConfig | None,
     is_dependency: bool,
     fallback_name: str,
+    profiles: tuple[str, ...] = ("default", TEST_PROFILE),
 ) -> AppModel:
-    """An app in ``app_dir`` with its own rebar.config (if any) over the top-level one."""
+    """An app in ``app_dir`` with its own rebar.config (if any) over the top-level one.
+
+    A dependency is compiled as it is fetched: its own default profile, no other.
+    """
     own = (
         read_rebar_config(ctx.root, join_rel(app_dir, "rebar.config"), ctx.diagnostics)
         if top is None or app_dir != ""
         else top
     )
-    own_opts = rebase_erl_opts(own.list_option(ERL_OPTS, ctx.diagnostics) or [], app_dir)
+    own_opts = ctx.erl_opts(own.list_option(ERL_OPTS, ctx.diagnostics), app_dir)
     if top is not None and own is not top:
-        top_opts = rebase_erl_opts(top.list_option(ERL_OPTS, ctx.diagnostics) or [], "")
+        top_opts = ctx.erl_opts(top.list_option(ERL_OPTS, ctx.diagnostics), "")
         opts = merge_erl_opts(own_opts, top_opts)
     else:
         opts = own_opts
@@ -234,9 +302,11 @@ def _rebar_app(
     src_entries = dir_entries(src_option, default_recursive=True) if src_option else []
     src_dirs = [join_rel(app_dir, d) for d, _ in src_entries] or [join_rel(app_dir, "src")]
     if not is_dependency and (own is not top or app_dir == ""):
-        extras = own.list_option(EXTRA_SRC_DIRS, ctx.diagnostics) or []
-        for d, recursive in dir_entries(extras, default_recursive=False):
-            ctx.extra_src_dirs.append((join_rel(app_dir, d), recursive))
+        ctx.add_extra_src_dirs(own, app_dir)
+    configs = [(own, app_dir)]
+    if top is not None and own is not top:
+        configs.insert(0, (top, ""))
+    test_opts = None if is_dependency else _test_erl_opts(ctx, configs)
     app_src = _app_src(ctx.root, app_dir, src_dirs)
     name = app_name_from_app_src(ctx.root, app_src) if app_src else fallback_name
     return AppModel(
@@ -248,6 +318,8 @@ def _rebar_app(
         app_src=app_src,
         is_dependency=is_dependency,
         erl_opts=erl_opts_model(opts),
+        profile_erl_opts=_profile_erl_opts(opts, test_opts),
+        profiles=profiles,
     )
 
 
@@ -276,9 +348,7 @@ def _project_app_dirs(ctx: _Context, top: RebarConfig) -> list[str]:
     return [d for d in dict.fromkeys(dirs) if not d.startswith("_build")]
 
 
-def _checkout_and_dependency_apps(
-    ctx: _Context, project_names: set[str], deps_dir: str, top: RebarConfig | None
-) -> list[AppModel]:
+def _checkout_apps(ctx: _Context, project_names: set[str]) -> list[AppModel]:
     apps: list[AppModel] = []
     for entry in _list_dir(ctx.root / "_checkouts"):
         if _is_dir(entry) and not entry.name.startswith("."):
@@ -286,26 +356,44 @@ def _checkout_and_dependency_apps(
             if app.name not in project_names:
                 apps.append(app)
                 project_names.add(app.name)
+    return apps
+
+
+def _dependency_apps(
+    ctx: _Context, project_names: set[str], taken: set[str], deps_dir: str,
+    profiles: tuple[str, ...],
+) -> list[AppModel]:  # fmt: skip
+    """The apps fetched into ``deps_dir``, except the project's own and those in ``taken``."""
+    apps: list[AppModel] = []
     for entry in _list_dir(ctx.root / deps_dir):
         if not _is_dir(entry) or entry.name.startswith("."):
             continue
         if entry.is_symlink():
-            # rebar3 links the project's own apps into _build/default/lib.
+            # rebar3 links the project's own apps into _build/<profile>/lib.
             target = Path(os.path.realpath(entry.path))
             if target.is_relative_to(ctx.root) and not target.is_relative_to(ctx.root / "_build"):
                 continue
         name = _strip_version(entry.name)
-        if name in project_names:
+        if name in project_names or name in taken:
             continue
-        app = _rebar_app(ctx, f"{deps_dir}/{entry.name}", None, True, name)
-        if app.name not in project_names:
+        app = _rebar_app(ctx, f"{deps_dir}/{entry.name}", None, True, name, profiles)
+        if app.name not in project_names and app.name not in taken:
             apps.append(app)
+            taken.add(app.name)
     return apps
 
 
-def _rebar3_project(ctx: _Context) -> tuple[list[AppModel], ErlOpts]:
+@dataclass
+class _Rebar3Project:
+    apps: list[AppModel]
+    erl_opts: ErlOpts
+    profile_erl_opts: tuple[tuple[str, ErlOpts], ...]
+    settings: HoloSettings
+
+
+def _rebar3_project(ctx: _Context) -> _Rebar3Project:
     top = read_rebar_config(ctx.root, "rebar.config", ctx.diagnostics)
-    top_opts = rebase_erl_opts(top.list_option(ERL_OPTS, ctx.diagnostics) or [], "")
+    top_opts = ctx.erl_opts(top.list_option(ERL_OPTS, ctx.diagnostics), "")
     apps: list[AppModel] = []
     for app_dir in _project_app_dirs(ctx, top):
         if app_dir == "":
@@ -317,12 +405,19 @@ def _rebar3_project(ctx: _Context) -> tuple[list[AppModel], ErlOpts]:
         # A project being started: its files will go in the conventional places.
         apps.append(_rebar_app(ctx, "", top, False, ctx.root.name))
     elif not any(a.dir == "" for a in apps):
-        extras = top.list_option(EXTRA_SRC_DIRS, ctx.diagnostics) or []
-        for d, recursive in dir_entries(extras, default_recursive=False):
-            ctx.extra_src_dirs.append((join_rel("", d), recursive))
+        ctx.add_extra_src_dirs(top, "")
     names = {a.name for a in apps}
-    apps += _checkout_and_dependency_apps(ctx, names, DEPENDENCY_LIB, top)
-    return apps, erl_opts_model(top_opts)
+    apps += _checkout_apps(ctx, names)
+    taken: set[str] = set()
+    apps += _dependency_apps(ctx, names, taken, DEPENDENCY_LIB, ("default", TEST_PROFILE))
+    # rebar3 fetches the test profile's own dependencies here; the default's stay above.
+    apps += _dependency_apps(ctx, names, taken, TEST_DEPENDENCY_LIB, (TEST_PROFILE,))
+    return _Rebar3Project(
+        apps,
+        erl_opts_model(top_opts),
+        _profile_erl_opts(top_opts, _test_erl_opts(ctx, [(top, "")])),
+        holo_settings(top, ctx.diagnostics),
+    )
 
 
 def _erlang_mk_app(
@@ -333,7 +428,7 @@ def _erlang_mk_app(
     if makefile is None and rebar_config.is_file():
         return _rebar_app(ctx, app_dir, None, is_dependency, fallback_name)
     variables = erlang_mk.makefile_variables(makefile or "")
-    opts = rebase_erl_opts(erlang_mk.erlang_mk_erl_opts(variables), app_dir)
+    opts = ctx.erl_opts(erlang_mk.erlang_mk_erl_opts(variables), app_dir)
     src_dirs = [join_rel(app_dir, "src")]
     app_src = _app_src(ctx.root, app_dir, src_dirs)
     name = variables.get("PROJECT", "").strip()
@@ -419,8 +514,12 @@ def discover(root: Path | str) -> DiscoveredProject:
     ctx = _Context(path.resolve())
     makefile = erlang_mk.read_makefile(ctx.root)
     kind = _kind(ctx.root, makefile)
+    profile_erl_opts: tuple[tuple[str, ErlOpts], ...] = ()
+    settings = HoloSettings()
     if kind == "rebar3":
-        apps, erl_opts = _rebar3_project(ctx)
+        rebar3 = _rebar3_project(ctx)
+        apps, erl_opts = rebar3.apps, rebar3.erl_opts
+        profile_erl_opts, settings = rebar3.profile_erl_opts, rebar3.settings
     elif kind == "erlang.mk":
         apps, erl_opts = _erlang_mk_project(ctx)
     else:
@@ -433,6 +532,8 @@ def discover(root: Path | str) -> DiscoveredProject:
         erl_opts=erl_opts,
         extra_src_dirs=tuple(d for d, _ in extra),
         diagnostics=tuple(sorted(dict.fromkeys(ctx.diagnostics), key=Diagnostic.sort_key)),
+        settings=settings,
+        profile_erl_opts=profile_erl_opts,
     )
     roots = _source_roots(model) + tuple(SourceRoot(d, recursive=r) for d, r in extra)
     return DiscoveredProject(ctx.root, model, _scan(ctx.root, roots), roots)

@@ -33,6 +33,7 @@ __all__ = [
     "Term",
     "TermSyntaxError",
     "consult",
+    "consult_located",
     "decode_text",
     "format_term",
     "parse_term",
@@ -321,11 +322,18 @@ class _Lexer:
             self.pos += 1
 
 
+# Where each term of a file starts: its path (the index of the form, then the
+# index of each element inside tuples and lists) -> 1-based (line, column).
+Positions = dict[tuple[int, ...], tuple[int, int]]
+
+
 class _Parser:
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, positions: Positions | None = None) -> None:
         self.lexer = _Lexer(text)
         self.stream = self.lexer.tokens()
         self.token = next(self.stream)
+        self.positions = positions
+        self.path: list[int] = []
 
     def advance(self) -> _Token:
         tok = self.token
@@ -344,10 +352,21 @@ class _Parser:
             raise self.fail(expected)
         self.advance()
 
+    def element(self, index: int) -> Term:
+        """The term at ``index`` of the enclosing form, tuple or list, its position recorded."""
+        if self.positions is None:
+            return self.term()
+        self.path.append(index)
+        self.positions[tuple(self.path)] = (self.token.line, self.token.column)
+        try:
+            return self.term()
+        finally:
+            self.path.pop()
+
     def forms(self) -> list[Term]:
         out: list[Term] = []
         while self.token.kind != "eof":
-            out.append(self.term())
+            out.append(self.element(len(out)))
             if self.token.kind != "dot":
                 raise self.fail("'.' after the term")
             self.advance()
@@ -393,7 +412,7 @@ class _Parser:
             self.advance()
             return items
         while True:
-            items.append(self.term())
+            items.append(self.element(len(items)))
             if self.is_punct(","):
                 self.advance()
                 continue
@@ -409,13 +428,13 @@ class _Parser:
             self.advance()
             return items
         while True:
-            items.append(self.term())
+            items.append(self.element(len(items)))
             if self.is_punct(","):
                 self.advance()
                 continue
             if self.is_punct("|"):
                 bar = self.advance()
-                tail = self.term()
+                tail = self.element(-1)  # out of the way of the elements' own paths
                 if isinstance(tail, list):
                     items.extend(tail)
                 elif tail != "":
@@ -556,6 +575,19 @@ def consult(text: str | bytes) -> list[Term]:
     if isinstance(text, bytes):
         text = decode_text(text)
     return _Parser(text).forms()
+
+
+def consult_located(text: str | bytes) -> tuple[list[Term], Positions]:
+    """:func:`consult`, with where each term starts (see :data:`Positions`).
+
+    ``{a, [b, c]}.`` as the first form gives ``(0,)`` for the tuple, ``(0, 1)``
+    for the list and ``(0, 1, 1)`` for ``c``. The elements of a list's tail
+    after ``|`` and the keys and values of maps have no entry of their own.
+    """
+    if isinstance(text, bytes):
+        text = decode_text(text)
+    positions: Positions = {}
+    return _Parser(text, positions).forms(), positions
 
 
 def parse_term(text: str) -> Term:

@@ -7,11 +7,22 @@ its source files, OTP's modules and headers -- and sets the inputs of
 paths that changed on disk, and the language server calls
 :meth:`Workspace.set_overlay` for buffers the editor has not saved.
 
-Texts are set for every source file and every app's ``.app.src``.
+Texts are set for every source file and every app's ``.app.src``, and for
+the headers (``*.hrl``) of include directories outside the project
+(``{i, "../shared"}``, ``{i, "/opt/inc"}``), under their absolute paths.
 Durabilities: project sources LOW, project configuration (the model, the
-.app.src texts) MEDIUM, fetched dependencies' files and everything about OTP
-HIGH (an edit in the project then confirms every OTP-derived fact with one
-comparison).
+.app.src texts) MEDIUM, fetched dependencies' files, outside headers and
+everything about OTP HIGH (an edit in the project then confirms every
+OTP-derived fact with one comparison).
+
+The watcher only watches the project's directory, so it reports no change to
+an outside header: :meth:`Workspace.apply_changes` takes their absolute
+paths from whoever watches them (:attr:`Workspace.external_include_dirs`),
+and every ``holo`` command reads them afresh when it opens the project.
+
+Each app's data files (holo.project.data_files) are digested into the
+``app_data`` input at open and re-digested when :meth:`apply_changes` is told
+one of them (or a directory holding them) changed.
 
 Two invariants hold after every public call:
 
@@ -31,7 +42,9 @@ from pathlib import Path
 
 from holo.engine import Database, Durability, Store
 from holo.inputs import (
+    AppModel,
     OtpInfo,
+    app_data,
     auto_imported_bifs,
     external_module,
     file_text,
@@ -39,6 +52,7 @@ from holo.inputs import (
     project_model,
     workspace_files,
 )
+from holo.project import data_files
 from holo.project.discover import DiscoveredProject, discover
 from holo.project.otp import (
     locate_otp,
@@ -59,15 +73,20 @@ class ChangeSummary:
     removed: tuple[str, ...] = ()  # paths that left workspace_files
     project_changed: bool = False  # project_model changed
     files_changed: bool = False  # workspace_files changed
+    data_changed: tuple[str, ...] = ()  # apps whose app_data changed, sorted
 
     def __bool__(self) -> bool:
-        return bool(self.changed_files) or self.project_changed or self.files_changed
+        return (
+            bool(self.changed_files) or self.project_changed or self.files_changed
+            or bool(self.data_changed)
+        )  # fmt: skip
 
 
 class _Changes:
     def __init__(self) -> None:
         self.texts: set[str] = set()
         self.project = False
+        self.data: set[str] = set()
 
     def summary(self, before: set[str], after: set[str]) -> ChangeSummary:
         return ChangeSummary(
@@ -76,6 +95,7 @@ class _Changes:
             removed=tuple(sorted(before - after)),
             project_changed=self.project,
             files_changed=before != after,
+            data_changed=tuple(sorted(self.data)),
         )
 
 
@@ -102,6 +122,9 @@ class Workspace:
         self._texts: set[str] = set()  # file_text keys this workspace has set
         self._files: set[str] = set()  # what workspace_files holds
         self._otp_headers: set[str] = set()
+        self._external_headers: set[str] = set()  # absolute keys, outside project and OTP
+        # Per app name: its data files, path -> (digest, digested by size alone).
+        self._data: dict[str, dict[str, tuple[bytes, bool]]] = {}
 
     # ------------------------------------------------------------ opening
 
@@ -126,6 +149,8 @@ class Workspace:
             changes = _Changes()
             for rel in (*project.files, *project.app_src_files):
                 ws._sync(rel, changes)
+            ws._sync_external_headers(changes)
+            ws._sync_all_data(changes)
             ws._publish_files()
         return ws
 
@@ -160,6 +185,12 @@ class Workspace:
             return tuple(sorted(self._files))
 
     @property
+    def external_include_dirs(self) -> tuple[Path, ...]:
+        """Include directories outside the project and OTP, whose headers have inputs."""
+        with self._lock:
+            return tuple(Path(d) for d in self._external_dirs())
+
+    @property
     def overlays(self) -> dict[str, bytes]:
         with self._lock:
             return dict(self._overlays)
@@ -177,22 +208,30 @@ class Workspace:
         """Re-read exactly these paths (new, modified or deleted files, or directories).
 
         A changed rebar.config, .app.src or erlang.mk Makefile re-discovers the
-        project first. Paths outside the project are ignored.
+        project first. Paths outside the project are ignored, except those in
+        :attr:`external_include_dirs`.
         """
         with self._lock:
             before = set(self._files)
             changes = _Changes()
             keys: list[str] = []
+            outside: list[str] = []
             for path in paths:
                 try:
                     keys.append(self._project.rel(path))
                 except ValueError:
-                    log.debug("ignoring %s: outside the project", path)
+                    outside.append(Path(os.path.abspath(path)).as_posix())
             if any(self._project.is_config(k) for k in keys):
                 self._rediscover(changes)
             for key in dict.fromkeys(keys):
                 for rel in self._affected(key):
                     self._sync(rel, changes)
+                self._sync_data_under(key, changes)
+            for key in dict.fromkeys(outside):
+                if self._is_external(key):
+                    self._sync_external_headers(changes)
+                    break
+                log.debug("ignoring %s: outside the project", key)
             self._publish_files()
             return changes.summary(before, self._files)
 
@@ -252,20 +291,107 @@ class Workspace:
             if unmoved and self._durability(rel, old) == self._durability(rel, new):
                 continue
             self._sync(rel, changes)
+        self._sync_external_headers(changes)
+        self._sync_all_data(changes)
+
+    # ------------------------------------------------- outside headers
+
+    def _external_dirs(self) -> list[str]:
+        """Absolute include dirs of any app and profile that are outside the project and OTP."""
+        model = self._project.model
+        otp_root = self.otp.root.rstrip("/") + "/"
+        dirs: list[str] = []
+        options = [model.erl_opts, *(o for _, o in model.profile_erl_opts)]
+        for app in model.apps:
+            options += [app.erl_opts, *(o for _, o in app.profile_erl_opts)]
+        for opts in options:
+            for d in opts.include_dirs:
+                if d.startswith("/") and not (d + "/").startswith(otp_root) and d not in dirs:
+                    dirs.append(d)
+        return dirs
+
+    def _is_external(self, key: str) -> bool:
+        return key in self._external_headers or any(
+            key == d or key.startswith(d.rstrip("/") + "/") for d in self._external_dirs()
+        )
+
+    def _sync_external_headers(self, changes: _Changes) -> None:
+        """Set the text of every header directly in an outside include dir; drop the rest."""
+        found: set[str] = set()
+        for directory in self._external_dirs():
+            try:
+                entries = sorted(os.scandir(directory), key=lambda e: e.name)
+            except OSError:
+                continue
+            found.update(
+                Path(e.path).as_posix() for e in entries
+                if e.name.endswith(".hrl") and not e.name.startswith(".")
+            )  # fmt: skip
+        gone = self._external_headers - found
+        self._external_headers = found
+        for key in sorted(found | gone):
+            self._sync(key, changes)
+
+    # ------------------------------------------------------ data files
+
+    def _data_apps(self) -> list[AppModel]:
+        return [app for app in self._project.model.apps if data_files.data_dirs(app)]
+
+    def _publish_data(self, app: str, changes: _Changes) -> None:
+        value = data_files.app_data(self._data[app])
+        if app_data.set(self.db, app, value=value, durability=Durability.LOW):
+            changes.data.add(app)
+
+    def _sync_all_data(self, changes: _Changes) -> None:
+        apps = self._data_apps()
+        for name in sorted(set(self._data) - {a.name for a in apps}):
+            del self._data[name]
+            if app_data.remove(self.db, name):
+                changes.data.add(name)
+        for app in apps:
+            files: dict[str, tuple[bytes, bool]] = {}
+            for rel in data_files.scan_data(self.root, app, self._project.is_source):
+                digest = data_files.file_digest(self._project.abs(rel))
+                if digest is not None:
+                    files[rel] = digest
+            self._data[app.name] = files
+            self._publish_data(app.name, changes)
+
+    def _sync_data_under(self, key: str, changes: _Changes) -> None:
+        """Re-digest the data files at or under ``key`` (a file or a directory)."""
+        for app in self._data_apps():
+            files = self._data.get(app.name)
+            if files is None:
+                continue
+            prefix = f"{key}/" if key else ""
+            stale = {rel for rel in files if rel == key or rel.startswith(prefix)}
+            fresh: dict[str, tuple[bytes, bool]] = {}
+            for rel in data_files.scan_data(self.root, app, self._project.is_source, key):
+                digest = data_files.file_digest(self._project.abs(rel))
+                if digest is not None:
+                    fresh[rel] = digest
+            if not stale and not fresh:
+                continue
+            for rel in stale - set(fresh):
+                del files[rel]
+            files.update(fresh)
+            self._publish_data(app.name, changes)
 
     def _durability(self, key: str, project: DiscoveredProject | None = None) -> Durability:
         project = project or self._project
         if key in self._overlays:
             return Durability.LOW
         if key.startswith("/"):
-            return Durability.HIGH if key in self._otp_headers else Durability.LOW
+            known = key in self._otp_headers or key in self._external_headers
+            return Durability.HIGH if known else Durability.LOW
         if project.is_dependency_file(key):
             return Durability.HIGH
         return Durability.MEDIUM if key in project.app_src_files else Durability.LOW
 
     def _disk_text(self, key: str) -> bytes | None:
         if key.startswith("/"):
-            return read_file(Path(key)) if key in self._otp_headers else None
+            known = key in self._otp_headers or key in self._external_headers
+            return read_file(Path(key)) if known else None
         if not self._project.is_tracked(key):
             return None
         return read_file(self._project.abs(key))

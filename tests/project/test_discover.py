@@ -382,7 +382,8 @@ def test_which_changes_need_rediscovery(tmp_path: Path) -> None:
     assert project.is_config("apps/new/src/new.app.src")
     assert project.is_config("_build/default/lib/dep/rebar.config")
     assert not project.is_config("_build/default/lib/a/ebin/a.app")
-    assert not project.is_config("_build/test/lib/a/src/a.app.src")
+    assert not project.is_config("_build/test/lib/a/src/a.app.src")  # rebar3's copy of app a
+    assert project.is_config("_build/test/lib/proper/src/proper.app.src")  # a test dependency
     assert not project.is_config("apps/a/src/a.erl")
 
 

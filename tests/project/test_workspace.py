@@ -124,9 +124,12 @@ def test_files_outside_the_source_dirs_are_not_project_files(ws: Workspace, shop
             "src/notes.txt": "",
         },
     )
-    paths = ["scripts/tool.erl", "test/data/fixture.erl", "src/notes.txt", "test/data"]
-    assert ws.apply_changes(paths) == ChangeSummary()
+    assert ws.apply_changes(["scripts/tool.erl", "src/notes.txt"]) == ChangeSummary()
     assert file_text(ws.db, "scripts/tool.erl") is None
+    # Under test/ (not searched recursively for sources) it is one of the app's data files.
+    summary = ws.apply_changes(["test/data/fixture.erl", "test/data"])
+    assert summary == ChangeSummary(data_changed=("shop",))
+    assert file_text(ws.db, "test/data/fixture.erl") is None
 
 
 def test_directories_added_or_removed_at_once(ws: Workspace, shop: Path, tmp_path: Path) -> None:
