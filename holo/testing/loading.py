@@ -7,6 +7,10 @@ of one build together), with three differences tests need:
   already ran exactly that code (the watcher may have loaded the same build a
   moment before);
 * loads are forced (a test node keeps no process worth sparing on old code);
+* a module the node answers "unchanged" for, although it ran other bytes
+  before, is loaded again: the agent compares the code's MD5, which leaves
+  out attributes, so a ``-vsn`` or custom attribute edit would not reach
+  ``module_info(attributes)``;
 * an ``-on_load`` module is loaded again, even when its own binary did not
   change, when the code its ``-on_load`` function runs changed (a
   ``load_time`` digest, see :mod:`holo.testing.load_time`): deleted, then
@@ -58,15 +62,20 @@ class CodeSync:
         fresh: set[str] = set()  # loaded now, their on_load ran on the new code
         if changed:
             result = self._load(changed)
+            same_code: list[str] = []  # other bytes, the same code: attributes differ
             for entry in result.modules:
-                if entry.status in _RUNNING:
+                if entry.status is LoadStatus.UNCHANGED and entry.module in self.running:
+                    same_code.append(entry.module)
+                elif entry.status in _RUNNING:
                     self.running[entry.module] = digests[entry.module]
                 else:
                     self.running.pop(entry.module, None)
                 if entry.status is LoadStatus.LOADED:
                     fresh.add(entry.module)
-            report.loaded.extend(sorted(fresh))
             report.problems.extend(describe_problems(result))
+            if same_code:
+                fresh.update(self._load_again(sorted(same_code), binaries, digests, report))
+            report.loaded.extend(sorted(fresh))
         gone = sorted(m for m in removed if m in self.running)
         if gone:
             result = self.node.unload(gone, force=True)
@@ -98,18 +107,33 @@ class CodeSync:
                 self.load_time[module] = load_time[module]
         if not again:
             return
-        report.problems.extend(describe_problems(self.node.unload(again, force=True)))
-        result = self._load({m: binaries[m] for m in again})
+        digests = {m: self.running[m] for m in again}
+        for module in self._load_again(again, binaries, digests, report):
+            self.load_time[module] = load_time[module]
+            if module not in report.loaded:
+                report.loaded.append(module)
+        report.loaded.sort()
+
+    def _load_again(
+        self,
+        modules: list[str],
+        binaries: Mapping[str, bytes],
+        digests: Mapping[str, bytes],
+        report: LoadReport,
+    ) -> set[str]:
+        """Delete these modules, then load them: the ones now running ``binaries``."""
+        report.problems.extend(describe_problems(self.node.unload(modules, force=True)))
+        result = self._load({m: binaries[m] for m in modules})
+        report.problems.extend(describe_problems(result))
+        loaded: set[str] = set()
         for entry in result.modules:
             if entry.status in _RUNNING:
-                self.load_time[entry.module] = load_time[entry.module]
+                self.running[entry.module] = digests[entry.module]
+                loaded.add(entry.module)
             else:
                 self.running.pop(entry.module, None)
                 self.load_time.pop(entry.module, None)
-            if entry.status is LoadStatus.LOADED and entry.module not in report.loaded:
-                report.loaded.append(entry.module)
-        report.loaded.sort()
-        report.problems.extend(describe_problems(result))
+        return loaded
 
     def _load(self, binaries: Mapping[str, bytes]) -> LoadResult:
         self.sent += len(binaries)

@@ -369,6 +369,7 @@ stored(Key) -> persistent_term:get({boot, Key}).
 """,
     "src/shapes.erl": """\
 -module(shapes).
+-tier(1).
 -export([square/1]).
 
 square(X) -> X * X.
@@ -389,6 +390,8 @@ extra_test() -> ?assertMatch({'EXIT', {undef, _}}, boot:stored(extra)).
 no_cube_test() ->
     Shapes = list_to_atom("sha" ++ "pes"),
     ?assertNot(lists:member({cube, 1}, Shapes:module_info(exports))).
+
+tier_test() -> ?assertEqual([1], proplists:get_value(tier, shapes:module_info(attributes))).
 """,
     "test/listed_tests.erl": """\
 -module(listed_tests).

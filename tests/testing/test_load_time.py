@@ -66,9 +66,20 @@ def test_a_module_only_asked_for_module_info_is_recorded(warm: WarmProject) -> N
         "src/shapes.erl", "-export([square/1]).", "-export([square/1, cube/1]).\n\ncube(X) -> X."
     )
     selective = warm.run()
-    assert selective.selected == ["exports_tests:no_cube_test"]
-    assert selective.results[0].status is TestStatus.FAILED
-    assert selective.results[0].reason == "module shapes changed"
+    no_cube = selective.result("exports_tests:no_cube_test")
+    assert no_cube is not None and no_cube.status is TestStatus.FAILED
+    assert no_cube.reason == "module shapes changed"
+    assert set(selective.selected) == {"exports_tests:no_cube_test", "exports_tests:tier_test"}
+
+
+def test_an_attribute_edit_reaches_the_node(warm: WarmProject) -> None:
+    # The same code with another attribute: the node must load it all the same.
+    warm.edit("src/shapes.erl", "-tier(1).", "-tier(2).")
+    selective = warm.run()
+    assert set(selective.selected) == {"exports_tests:no_cube_test", "exports_tests:tier_test"}
+    tier = selective.result("exports_tests:tier_test")
+    assert tier is not None and tier.status is TestStatus.FAILED
+    assert tier.message == "assertEqual failed: expected [1], got [2]"
 
 
 def test_a_test_added_to_a_listed_module_selects_the_generator(warm: WarmProject) -> None:
