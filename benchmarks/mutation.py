@@ -1,7 +1,6 @@
 """Mutation harness: is test selection safe, and what does it save?
 
-For each single mutation of a function body (a constant, an operator, a
-branch) or of a header (a macro, a record default), it runs
+For each single mutation it runs
 
 * `holo test` on a warm session reused across mutations, as a developer
   saving files would (session A), and
@@ -10,14 +9,29 @@ branch) or of a header (a macro, a record default), it runs
 
 then reverts the mutation (A reruns what it selects, so its records follow).
 A *missed failure* is a test that fails in the full run but was not
-selected: there must be none. It also reports the fraction of tests selected
-and the time against running everything.
+selected, a *mismatch* a selected test whose status differs from the full
+run's: there must be none of either. It also reports the fraction of tests
+selected and the time against running everything.
+
+Mutations, by kind:
+
+* ``body``: a constant, an operator or a branch of a function in src/;
+* ``helper``: the same in a helper function (not a test) of a test module;
+* ``header``: a macro's value or a record field's default in include/;
+* ``record``: a field added to a record in include/ (one of them is used
+  only in ``is_record`` guards);
+* ``attribute``: a module attribute's value (``-vsn``, a custom one) that
+  tests read through ``module_info(attributes)``.
+
+``body`` and ``helper`` mutations change one function: for them the
+selected fraction should stay small.
 
 Projects: examples/shop, and a generated project with hundreds of tests
 (benchmarks/genproject.py's modules, plus test modules and branchy "rules"
 modules this script writes).
 
     .venv/bin/python benchmarks/mutation.py [--mutations 200] [--modules 60] [--seed 1]
+        [--shop-mutations 60]
 """
 
 from __future__ import annotations
@@ -41,6 +55,11 @@ from holo.testing import TestReport, run_affected
 
 SHOP = Path(__file__).resolve().parents[1] / "examples" / "shop"
 RULES_EVERY = 3  # one rules module per this many generated modules
+SINGLE_FUNCTION = ("body", "helper")
+GUARDS_HEADER = """\
+%% A record the rules modules use only in is_record/2 guards.
+-record(tagged, {a = 0, b = 0}).
+"""
 
 
 # ----------------------------------------------------------------- projects
@@ -50,7 +69,10 @@ def _rules_text(name: str, callee: str) -> str:
     return f"""\
 -module({name}).
 -include("shared.hrl").
--export([classify/1, discount/2, valid/1, score/1]).
+-include("guards.hrl").
+-vsn("1.0").
+-tier(1).
+-export([classify/1, discount/2, valid/1, score/1, kind/1]).
 
 classify(N) when N < 0 -> negative;
 classify(0) -> zero;
@@ -70,6 +92,9 @@ score(Items) ->
         N when N > 3 -> N * 2 + {callee}:helper_value(N);
         N -> N
     end.
+
+kind(X) when is_record(X, tagged) -> tagged;
+kind(_) -> other.
 """
 
 
@@ -83,9 +108,18 @@ classify_test() ->
     ?assertEqual([negative, zero, small, large], [{name}:classify(N) || N <- [-1, 0, 5, 50]]).
 
 discount_test_() ->
-    [?_assertEqual(90, {name}:discount(100, gold)),
-     ?_assertEqual(95, {name}:discount(100, silver)),
-     ?_assertEqual(100, {name}:discount(100, none))].
+    [?_assertEqual(Expected, {name}:discount(100, Kind))
+     || {{Kind, Expected}} <- lists:zip([gold, silver, none], expected_discounts())].
+
+expected_discounts() -> [90, 95, 100].
+
+kind_test() ->
+    ?assertEqual([tagged, other], [{name}:kind({{tagged, 0, 0}}), {name}:kind(x)]).
+
+attributes_test() ->
+    Attributes = {name}:module_info(attributes),
+    ?assertEqual([1], proplists:get_value(tier, Attributes)),
+    ?assertEqual("1.0", proplists:get_value(vsn, Attributes)).
 
 valid_test() ->
     ?assert({name}:valid(#item{{qty = 1}})),
@@ -123,6 +157,7 @@ order_test() ->
 def generate(root: Path, modules: int, seed: int) -> None:
     """genproject's modules and tests, a test module per module, and rules modules."""
     project = genproject.generate(root, modules, seed)
+    (root / "include" / "guards.hrl").write_text(GUARDS_HEADER)
     for module in project.modules:
         (root / "test" / f"{module}_more_tests.erl").write_text(_module_tests(project, module))
     for i in range(0, modules, RULES_EVERY):
@@ -138,7 +173,7 @@ def generate(root: Path, modules: int, seed: int) -> None:
 @dataclass(frozen=True)
 class Mutation:
     path: str  # project-relative
-    kind: str  # "body" or "header"
+    kind: str  # "body", "helper", "header", "record" or "attribute"
     description: str
     line: int  # 0-based, first line touched
     remove: int  # lines replaced
@@ -242,14 +277,88 @@ def header_mutations(path: str, text: str) -> list[Mutation]:
     return found
 
 
+_RECORD = re.compile(r"^-record\((\w+),\s*\{.*\}\)\.\s*$")
+
+
+def record_mutations(path: str, text: str) -> list[Mutation]:
+    """A field added (with a default) to each one-line record declaration."""
+    found: list[Mutation] = []
+    for number, line in enumerate(text.split("\n")):
+        match = _RECORD.match(line)
+        if match is None:
+            continue
+        end = line.rindex("}")
+        new = line[:end] + ", holo_added = 0" + line[end:]
+        found.append(Mutation(path, "record", f"#{match.group(1)} field added", number, 1, (new,)))
+    return found
+
+
+_ATTRIBUTE = re.compile(r"^-(\w+)\((.*)\)\.\s*$")
+_FORMS = {
+    "module", "export", "import", "include", "include_lib", "define", "record", "type",
+    "opaque", "spec", "callback", "behaviour", "behavior", "compile", "ifdef", "ifndef",
+    "else", "endif", "if", "elif", "undef", "on_load", "nifs", "export_type", "file",
+    "optional_callbacks", "feature", "dialyzer", "deprecated", "doc", "moduledoc",
+}
+
+
+def attribute_mutations(path: str, text: str) -> list[Mutation]:
+    """``-vsn`` and custom attributes: a string gets a suffix, an integer +1."""
+    found: list[Mutation] = []
+    for number, line in enumerate(text.split("\n")):
+        match = _ATTRIBUTE.match(line)
+        if match is None or match.group(1) in _FORMS:
+            continue
+        name, value = match.groups()
+        if value.startswith('"') and value.endswith('"'):
+            new_value = value[:-1] + '.1"'
+        elif value.isdigit():
+            new_value = str(int(value) + 1)
+        else:
+            continue
+        new = f"-{name}({new_value})."
+        found.append(Mutation(path, "attribute", f"-{name} {value}->{new_value}", number, 1,
+                              (new,)))
+    return found
+
+
+_FUNCTION_START = re.compile(r"^([a-z]\w*)\(")
+
+
+def helper_mutations(path: str, text: str) -> list[Mutation]:
+    """Body mutations of a test module's functions that are not tests themselves."""
+    helper_lines: set[int] = set()
+    current: str | None = None
+    for number, line in enumerate(text.split("\n")):
+        start = _FUNCTION_START.match(line)
+        if start is not None:
+            current = start.group(1)
+        if current is not None and not current.endswith(("_test", "_test_")):
+            helper_lines.add(number)
+        if line.split("%", 1)[0].rstrip().endswith("."):
+            current = None
+    return [
+        Mutation(m.path, "helper", m.description, m.line, m.remove, m.new_lines)
+        for m in body_mutations(path, text)
+        if all(line in helper_lines for line in range(m.line, m.line + max(m.remove, 1)))
+    ]
+
+
 def mutations_of(root: Path) -> list[Mutation]:
     found: list[Mutation] = []
     for source in sorted((root / "src").glob("*.erl")):
         rel = source.relative_to(root).as_posix()
-        found.extend(body_mutations(rel, source.read_text()))
+        text = source.read_text()
+        found.extend(body_mutations(rel, text))
+        found.extend(attribute_mutations(rel, text))
     for header in sorted((root / "include").glob("*.hrl")):
         rel = header.relative_to(root).as_posix()
-        found.extend(header_mutations(rel, header.read_text()))
+        text = header.read_text()
+        found.extend(header_mutations(rel, text))
+        found.extend(record_mutations(rel, text))
+    for test in sorted((root / "test").glob("*.erl")):
+        rel = test.relative_to(root).as_posix()
+        found.extend(helper_mutations(rel, test.read_text()))
     return found
 
 
@@ -263,6 +372,7 @@ class Measured:
     selected: int
     full_failures: set[str]
     missed: set[str]
+    mismatches: set[str]  # selected tests whose status differs from the full run's
     selective_ms: float  # holo test on the warm session: build + select + run
     full_ms: float  # the full suite on the same build
     selective_run_ms: float
@@ -295,12 +405,14 @@ class Harness:
             self.full.workspace.apply_changes([path])
             run_affected(self.warm)  # the developer undoes it; A's records follow
         failures = set(full.failed)
+        full_status = {r.id: r.status for r in full.results}
         measured = Measured(
             mutation=mutation,
             total=selective.total,
             selected=len(selective.selected),
             full_failures=failures,
             missed=failures - set(selective.selected),
+            mismatches={r.id for r in selective.results if full_status.get(r.id) is not r.status},
             selective_ms=selective.timings_ms["total"],
             full_ms=full.timings_ms["total"],
             selective_run_ms=selective.timings_ms["run"],
@@ -344,6 +456,8 @@ def run_project(
             measured = harness.measure(mutation)
             if measured is not None and measured.missed:
                 print(f"  MISSED {sorted(measured.missed)} after {mutation}", flush=True)
+            if measured is not None and measured.mismatches:
+                print(f"  MISMATCH {sorted(measured.mismatches)} after {mutation}", flush=True)
             done = len(harness.results)
             if done and done % 50 == 0 and measured is not None:
                 print(f"  {done} mutations measured", flush=True)
@@ -353,40 +467,44 @@ def run_project(
     return harness
 
 
-def summarize(name: str, harness: Harness) -> None:
-    results = harness.results
-    body = [r for r in results if r.mutation.kind == "body"]
-    header = [r for r in results if r.mutation.kind == "header"]
-    killed = [r for r in results if r.full_failures]
-    missed = sum(len(r.missed) for r in results)
+def _fractions(results: list[Measured]) -> str:
+    if not results:
+        return "none"
+    fractions = [r.selected / r.total for r in results]
+    return f"mean {statistics.mean(fractions):.1%}, median {statistics.median(fractions):.1%}"
 
-    def fraction(rs: list[Measured]) -> float:
-        return statistics.mean(r.selected / r.total for r in rs) if rs else 0.0
 
+def _saved(results: list[Measured]) -> str:
     selective = statistics.mean(r.selective_ms for r in results)
     full = statistics.mean(r.full_ms for r in results)
     selective_run = statistics.mean(r.selective_run_ms for r in results)
     full_run = statistics.mean(r.full_run_ms for r in results)
-    print(f"\n{name}: {len(results)} mutations ({len(body)} body, {len(header)} header), "
-          f"{len(killed)} made some test fail, {harness.not_compiling} did not compile (skipped)")
-    print(f"  missed failures (fail in the full run, not selected): {missed}")
-    print(f"  tests selected, body mutations:   mean {fraction(body):.1%}, "
-          f"median {statistics.median(r.selected / r.total for r in body) if body else 0:.1%}")
-    print(f"  tests selected, header mutations: mean {fraction(header):.1%}")
-    print(f"  holo test (build+load+select+run): mean {selective:.0f} ms; "
-          f"full suite: mean {full:.0f} ms ({1 - selective / full:.0%} saved)")
-    print(f"  test execution alone: {selective_run:.0f} ms vs {full_run:.0f} ms "
-          f"({1 - selective_run / full_run:.0%} saved)")
+    return (
+        f"holo test (build+load+select+run) mean {selective:.0f} ms vs the full suite "
+        f"{full:.0f} ms ({1 - selective / full:.0%} saved); running the tests alone "
+        f"{selective_run:.0f} ms vs {full_run:.0f} ms ({1 - selective_run / full_run:.0%} saved)"
+    )
 
 
-def overall(results: list[Measured], seconds: float) -> int:
-    body = [r for r in results if r.mutation.kind == "body"]
+def report(name: str, results: list[Measured], not_compiling: int | None = None) -> int:
+    """Print one project's (or all) figures; returns missed failures plus mismatches."""
+    kinds = sorted({r.mutation.kind for r in results})
+    by_kind = ", ".join(f"{sum(r.mutation.kind == k for r in results)} {k}" for k in kinds)
+    killed = sum(1 for r in results if r.full_failures)
     missed = sum(len(r.missed) for r in results)
-    selected = statistics.mean(r.selected / r.total for r in body) if body else 0.0
-    print(f"\nall: {len(results)} mutations ({len(body)} single-function), "
-          f"{missed} missed failures; single-function mutations select {selected:.1%} "
-          f"of the tests on average; {seconds:.0f} s")
-    return missed
+    mismatches = sum(len(r.mismatches) for r in results)
+    single = [r for r in results if r.mutation.kind in SINGLE_FUNCTION]
+    skipped = f", {not_compiling} did not compile (skipped)" if not_compiling is not None else ""
+    print(f"\n{name}: {len(results)} mutations ({by_kind}), {killed} made some test fail{skipped}")
+    print(f"  missed failures (fail in the full run, not selected): {missed}")
+    print(f"  mismatches (selected, status differs from the full run's): {mismatches}")
+    print(f"  tests selected, all mutations:             {_fractions(results)}")
+    print(f"  tests selected, single-function mutations: {_fractions(single)}")
+    for kind in kinds:
+        print(f"    {kind:>9}: {_fractions([r for r in results if r.mutation.kind == kind])}")
+    if results:
+        print(f"  {_saved(results)}")
+    return missed + mismatches
 
 
 def main(argv: list[str]) -> int:
@@ -406,25 +524,36 @@ def main(argv: list[str]) -> int:
 
         shop = scratch / "shop"
         shutil.copytree(SHOP, shop, ignore=shutil.ignore_patterns("_build"))
-        candidates = mutations_of(shop)
-        rng.shuffle(candidates)
-        harness = run_project("examples/shop", shop, scratch / "shop-caches", candidates,
-                              args.shop_mutations)
-        summarize("examples/shop", harness)
+        harness = run_project("examples/shop", shop, scratch / "shop-caches",
+                              interleaved(mutations_of(shop), rng), args.shop_mutations)
+        report("examples/shop", harness.results, harness.not_compiling)
         measured.extend(harness.results)
 
         generated = scratch / "generated"
         generate(generated, args.modules, args.seed)
-        candidates = mutations_of(generated)
-        headers = [m for m in candidates if m.kind == "header"]
-        bodies = [m for m in candidates if m.kind == "body"]
-        rng.shuffle(bodies)
         harness = run_project("generated", generated, scratch / "generated-caches",
-                              headers + bodies, args.mutations)
-        summarize("generated", harness)
+                              interleaved(mutations_of(generated), rng), args.mutations)
+        report("generated", harness.results, harness.not_compiling)
         measured.extend(harness.results)
-        missed = overall(measured, time.perf_counter() - started)
-    return 0 if missed == 0 else 1
+        bad = report("all", measured)
+        print(f"  {time.perf_counter() - started:.0f} s in all")
+    return 0 if bad == 0 else 1
+
+
+def interleaved(candidates: list[Mutation], rng: random.Random) -> list[Mutation]:
+    """Each kind shuffled, then taken in turn, so a small run still sees every kind."""
+    kinds: dict[str, list[Mutation]] = {}
+    for mutation in candidates:
+        kinds.setdefault(mutation.kind, []).append(mutation)
+    queues = [kinds[k] for k in sorted(kinds)]
+    for queue in queues:
+        rng.shuffle(queue)
+    order: list[Mutation] = []
+    while any(queues):
+        for queue in queues:
+            if queue:
+                order.append(queue.pop())
+    return order
 
 
 if __name__ == "__main__":
