@@ -1,9 +1,10 @@
 """File events from watchfiles, filtered to what matters to an Erlang project and batched.
 
-One burst of events is one batch: an editor's atomic save (write a temporary
-file, rename it over the original), a formatter touching ten files, a
-`git checkout` touching five hundred. A batch says which paths may have
-changed; the Workspace re-reads them and decides what really did.
+A batch holds the events up to a pause of ``step_ms``: an editor's atomic save
+(write a temporary file, rename it over the original) is one. The watch loop
+(holo.watch.loop) puts the batches of a longer burst together (a formatter
+touching ten files, a `git checkout` touching five hundred). A batch says which
+paths may have changed; the Workspace re-reads them and decides what really did.
 """
 
 from __future__ import annotations

@@ -1,43 +1,70 @@
 """The watch loop: a thread turns file events into batches; the main thread runs cycles.
 
-Changes that arrive while a cycle runs are merged into the next one, and a
-cycle that sees newer changes waiting skips its remaining phases: the newest
-state always wins, and every state the developer saved last is built.
+Batches: the watcher hands over events a few milliseconds after they happen,
+and the loop decides where a burst ends. A save of one file starts its cycle
+once the file is quiet for SAVE_QUIET_S; a batch of several files (a
+formatter, a rename, a checkout) waits until no more arrive for MULTI_QUIET_S
+(BURST_QUIET_S from BURST_FILES files on, at most BURST_MAX_S), so it is one
+cycle rather than several over states that never existed together.
+
+Changes arriving while a cycle runs supersede it (see holo.watch.cycle): it
+stops at its next check and the next cycle, gathered as a burst, reports the
+work of both. The newest state always wins.
+
+A cycle that fails (a node that died twice during a request, a bug) is
+logged with its traceback, shown as one line, and the watch goes on. A
+watcher that fails cannot be trusted to have seen every change since, so
+holo says so and exits with status 1 rather than carry on half-blind.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import queue
 import threading
 import time
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
-from holo.build.driver import modules_of
 from holo.session import Session
-from holo.watch.changes import DEBOUNCE_MS, STEP_MS, ChangeBatch, change_batches
-from holo.watch.cycle import Cycle, CycleResult, TestPhase, WatchOptions
+from holo.watch.changes import DEBOUNCE_MS, ChangeBatch, change_batches
+from holo.watch.cycle import PHASES, Cycle, CycleResult, TestPhase, WatchOptions
 from holo.watch.display import Display
+from holo.watch.targets import NO_TARGETS, Targets
 
-# A batch this large comes from a checkout, a formatter or a code generator, not
-# from an editor. On a busy machine its files keep arriving in several batches
-# (a pause in the writer longer than the watcher's step ends a batch), so the
-# cycle waits until no more arrive for BURST_QUIET_S (at most BURST_MAX_S): one
-# cycle builds the whole checkout rather than first a half of it that never
-# existed in any commit.
+log = logging.getLogger("holo.watch")
+
+# The watcher's step: it hands over a batch one to two steps after its last
+# event, so a change that arrives mid-cycle is seen within ~10 ms.
+WATCH_STEP_MS = 5
+SAVE_QUIET_S = 0.02
+MULTI_QUIET_S = 0.15
 BURST_FILES = 20
 BURST_QUIET_S = 0.3
 BURST_MAX_S = 5.0
 
-# The watcher's step: a batch ends one to two steps after its last event, so
-# this is most of the time from a save to the start of its cycle. Half the
-# default, since a burst the shorter step cuts in pieces is put together again
-# above.
-WATCH_STEP_MS = STEP_MS // 2
+# The code of a save is loaded no sooner than this after the save, so that the
+# next file of a formatter or a script (tens of milliseconds behind) supersedes
+# the cycle rather than start a second one. Detection, analysis and compiling
+# take about this long anyway: a single save rarely waits for it.
+LOAD_SETTLE_S = 0.06
+
+EXIT_WATCHER_FAILED = 1
 
 
-def _saved_at(paths: frozenset[Path], received: float) -> float:
+@dataclass(frozen=True)
+class WatcherStopped:
+    message: str
+
+
+Item = tuple[ChangeBatch, float] | WatcherStopped
+
+
+def _saved_at(paths: set[Path], received: float) -> float:
     """The perf_counter time of the earliest save in a batch (its files' mtimes).
 
     No event of a batch is older than the debounce limit: an older mtime is not
@@ -55,6 +82,13 @@ def _saved_at(paths: frozenset[Path], received: float) -> float:
     return earliest
 
 
+def _log_location() -> str:
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, logging.FileHandler):
+            return handler.baseFilename
+    return "holo's log"
+
+
 class WatchLoop:
     def __init__(
         self,
@@ -62,62 +96,138 @@ class WatchLoop:
         options: WatchOptions,
         display: Display,
         run_tests: TestPhase | None = None,
+        targets: Targets = NO_TARGETS,
     ) -> None:
         self.session = session
         self.display = display
-        self.batches: queue.Queue[tuple[ChangeBatch, float]] = queue.Queue()
+        self.items: queue.Queue[Item] = queue.Queue()
         self.stop = threading.Event()
+        self.watcher_stopped: WatcherStopped | None = None
         session.start_nodes()
-        self.cycle = Cycle(session, options, run_tests)
+        self.cycle = Cycle(session, options, run_tests, targets)
 
-    def run(self) -> None:
+    def run(self) -> int:
+        """Watch until stopped; the exit status."""
         watcher = threading.Thread(target=self._watch, name="holo-watch-events", daemon=True)
         watcher.start()
-        started = time.perf_counter()
-        first = self.cycle.run([], started)
-        modules = len(modules_of(self.session.db, "default"))
-        self.display.ready(modules, first)
-        self.session.db.persist()
         try:
-            while not self.stop.is_set():
+            started = time.perf_counter()
+            first = self._run_cycle([], started, supersedable=False)
+            self.display.ready(first or self._failed_result(started))
+            self._persist()
+            while not self.stop.is_set() and self.watcher_stopped is None:
                 try:
-                    batch, received = self.batches.get(timeout=0.25)
+                    item = self.items.get(timeout=0.25)
                 except queue.Empty:
                     continue
+                if isinstance(item, WatcherStopped):
+                    self.watcher_stopped = item
+                    break
+                batch, received = item
                 paths = set(batch.paths)
-                detected = _saved_at(batch.paths, received)
-                paths |= self._batches_that_follow(len(paths))
-                result = self.cycle.run(paths, detected, newer_waiting=self._newer_waiting)
-                self.display.cycle(result)
-                self.session.db.persist()
+                paths |= self._batches_that_follow(len(paths) + self.cycle.pending)
+                self.display.busy(len(paths))
+                saved = _saved_at(paths, received)
+                result = self._run_cycle(paths, saved)
+                if result is not None:
+                    self._guarded(self.display.cycle, result)
+                    self._persist()
+            if self.watcher_stopped is not None:
+                self.display.error(
+                    f"the file watcher stopped ({self.watcher_stopped.message}); holo watch "
+                    "cannot see changes any more: restart it", self.cycle.abandon(),
+                )
+                return EXIT_WATCHER_FAILED
+            return 0
         finally:
             self.stop.set()
+            self.display.close()
             watcher.join(5)
 
-    def _batches_that_follow(self, first: int) -> set[Path]:
-        """The paths of the batches waiting already, and when they and the first batch (of
-        ``first`` paths) make a burst, of those that follow."""
+    def _run_cycle(
+        self, paths: set[Path] | list[Path], saved: float, *, supersedable: bool = True
+    ) -> CycleResult | None:
+        try:
+            if not supersedable:  # the first build: ready comes after it, whatever happens
+                return self.cycle.run(paths, saved)
+            return self.cycle.run(
+                paths, saved, newer_waiting=self._newer_waiting,
+                load_not_before=saved + LOAD_SETTLE_S,
+            )
+        except Exception as e:
+            self._report(e, "the cycle failed")
+            return None
+
+    def _guarded(self, show: Callable[[CycleResult], None], result: CycleResult) -> None:
+        try:
+            show(result)
+        except BrokenPipeError:
+            raise
+        except Exception as e:
+            self._report(e, "showing the cycle failed")
+
+    def _persist(self) -> None:
+        try:
+            self.session.db.persist()
+        except Exception as e:
+            self._report(e, "saving the cache failed")
+
+    def _report(self, e: Exception, what: str) -> None:
+        log.error("%s\n%s", what, traceback.format_exc())
+        message = f"{what}: {type(e).__name__}: {e} (details in {_log_location()})"
+        try:
+            self.display.error(message, self.cycle.abandon())
+        except BrokenPipeError:
+            raise
+        except Exception:
+            log.error("could not show an error\n%s", traceback.format_exc())
+
+    def _failed_result(self, started: float) -> CycleResult:
+        """What the ready event says when the first cycle failed: nothing built."""
+        timings = dict.fromkeys(PHASES, 0.0)
+        timings["total"] = round((time.perf_counter() - started) * 1e3, 1)
+        return CycleResult([], [], [], [], self.cycle.errors, [], None, timings)
+
+    def _batches_that_follow(self, count: int) -> set[Path]:
+        """The paths of the batches that follow until the burst is over: a burst of one
+        file is over after SAVE_QUIET_S, of more after MULTI_QUIET_S or BURST_QUIET_S."""
         paths: set[Path] = set()
         deadline = time.perf_counter() + BURST_MAX_S
         while True:
-            burst = first + len(paths) >= BURST_FILES
-            wait = burst and time.perf_counter() < deadline
+            total = count + len(paths)
+            quiet = (
+                SAVE_QUIET_S if total < 2 else MULTI_QUIET_S if total < BURST_FILES
+                else BURST_QUIET_S
+            )
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return paths
             try:
-                batch, _ = self.batches.get(block=wait, timeout=BURST_QUIET_S)
+                item = self.items.get(timeout=min(quiet, left))
             except queue.Empty:
                 return paths
-            paths |= batch.paths
+            if isinstance(item, WatcherStopped):
+                self.watcher_stopped = item
+                return paths
+            paths |= item[0].paths
 
     def _newer_waiting(self) -> bool:
-        return not self.batches.empty()
+        return not self.items.empty()
 
     def _watch(self) -> None:
         root = self.session.project_root
         ignored = (self.session.cache_dir, root / "_build")
-        for batch in change_batches(
-            root, ignored=ignored, stop=self.stop, step_ms=WATCH_STEP_MS
-        ):
-            self.batches.put((batch, time.perf_counter()))
+        try:
+            for batch in change_batches(
+                root, ignored=ignored, stop=self.stop, step_ms=WATCH_STEP_MS
+            ):
+                self.items.put((batch, time.perf_counter()))
+        except Exception as e:
+            log.error("the file watcher failed\n%s", traceback.format_exc())
+            self.items.put(WatcherStopped(f"{type(e).__name__}: {e}"))
+            return
+        if not self.stop.is_set():
+            self.items.put(WatcherStopped("it ended"))
 
 
 def result_is_clean(result: CycleResult) -> bool:

@@ -1,264 +1,28 @@
 """`holo watch` end to end: a real process over a real project, files changed the way
-editors and git change them, and a real user node whose running code is checked.
-
-Each test starts `holo watch --json` on its own copy of examples/shop, with its own
-cache, and reads its events (one JSON object per line) from a reader thread. The
-user's node is shared by the module: an `erl -sname` node that evaluates the
-expressions the tests write to its stdin, so a check of what it runs costs a line,
-not a new VM.
-"""
+editors and git change them, and a real user node whose running code is checked
+(see tests/watch/helpers.py)."""
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
-import queue
-import secrets
-import shutil
 import signal
-import socket
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
-from typing import IO, Any
 
 import pytest
 
 from tests.beam.helpers import children_of, is_running
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "shop"
-COOKIE = "holo_watch_" + secrets.token_hex(8)
-EBIN = Path("_build", "holo", "default", "lib", "shop", "ebin")
-
-Event = dict[str, Any]
-
-# The user node's loop: read an expression per line, print "=> " and its value on one line.
-EVAL_LOOP = """
-Loop = fun Loop() ->
-    case io:get_line("") of
-        eof -> halt();
-        Line ->
-            Result = try
-                {ok, Tokens, _} = erl_scan:string(Line),
-                {ok, Exprs} = erl_parse:parse_exprs(Tokens),
-                {value, Value, _} = erl_eval:exprs(Exprs, []),
-                Value
-            catch Class:Reason -> {Class, Reason}
-            end,
-            io:put_chars(["=> ", io_lib:print(Result, 1, 1000000, -1), "\\n"]),
-            Loop()
-    end
-end,
-Loop().
-"""
-
-
-def _lines_into(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
-
-
-class UserNode:
-    """A user's running node, named and with a cookie, as `--node` targets it."""
-
-    def __init__(self) -> None:
-        name = "holo_w_" + secrets.token_hex(4)
-        self.name = f"{name}@{socket.gethostname().split('.')[0]}"
-        self.process = subprocess.Popen(
-            ["erl", "-sname", name, "-setcookie", COOKIE, "-noshell", "-eval", EVAL_LOOP],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(
-            target=_lines_into, args=(self.process.stdout, self.lines), daemon=True
-        ).start()
-
-    def eval(self, expression: str, timeout: float = 30) -> str:
-        """What the node answers to an Erlang expression (no trailing dot), printed flat."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(expression + ".\n")
-        self.process.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"the user node did not answer {expression}") from None
-            assert line is not None, "the user node exited"
-            if line.startswith("=> "):
-                return line[3:].rstrip("\n")
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
-
-class HoloWatch:
-    """A `holo watch --json` process and the events it prints."""
-
-    def __init__(
-        self,
-        root: Path,
-        cache: Path,
-        *,
-        nodes: tuple[str, ...] = (),
-        tests: bool = False,
-        own_process_group: bool = False,
-    ) -> None:
-        command = [sys.executable, "-m", "holo.cli", "watch", str(root), "--json",
-                   "--cache-dir", str(cache)]
-        for node in nodes:
-            command += ["--node", node, "--cookie", COOKIE]
-        if not tests:
-            command.append("--no-tests")
-        self.cache = cache
-        self.stderr_path = cache.parent / f"{cache.name}-watch-stderr.txt"
-        self.stderr = self.stderr_path.open("w")
-        self.process = subprocess.Popen(
-            command, cwd=REPO, stdout=subprocess.PIPE, stderr=self.stderr, text=True,
-            start_new_session=own_process_group,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(
-            target=_lines_into, args=(self.process.stdout, self.lines), daemon=True
-        ).start()
-
-    def next_event(self, timeout: float = 60) -> Event:
-        try:
-            line = self.lines.get(timeout=timeout)
-        except queue.Empty:
-            raise AssertionError(f"no event from holo watch in {timeout} s{self._tail()}") from None
-        assert line is not None, f"holo watch exited{self._tail()}"
-        event: Event = json.loads(line)
-        return event
-
-    def ready(self) -> Event:
-        event = self.next_event()
-        assert event["event"] == "ready", event
-        # The watcher registers its OS watches as the first build starts; give it a moment.
-        time.sleep(0.2)
-        return event
-
-    def cycle(self) -> Event:
-        event = self.next_event()
-        assert event["event"] == "cycle", event
-        return event
-
-    def event_within(self, seconds: float) -> Event | None:
-        """The next event if one comes within ``seconds``."""
-        try:
-            line = self.lines.get(timeout=seconds)
-        except queue.Empty:
-            return None
-        return json.loads(line) if line is not None else None
-
-    def beam_children(self) -> list[int]:
-        return [pid for pid in children_of(self.process.pid) if _is_beam(pid)]
-
-    def _tail(self) -> str:
-        self.stderr.flush()
-        text = self.stderr_path.read_text()
-        return f"; stderr:\n{text[-3000:]}" if text else ""
-
-    def close(self) -> None:
-        """Stop holo (its nodes die with it, even when it is killed)."""
-        if self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(15)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-        self.process.wait()
-        self.stderr.close()
-
-
-def _is_beam(pid: int) -> bool:
-    try:
-        return Path(f"/proc/{pid}/exe").resolve().name == "beam.smp"
-    except OSError:
-        return False
-
-
-def beams_running_from(cache: Path) -> list[int]:
-    """Every BEAM whose command line names this cache (holo's nodes load their code from
-    it), whoever its parent is now: a node that outlived holo was re-parented."""
-    found = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit() and _is_beam(int(entry)) and is_running(int(entry)):
-            with contextlib.suppress(OSError):
-                if str(cache).encode() in Path(f"/proc/{entry}/cmdline").read_bytes():
-                    found.append(int(entry))
-    return sorted(found)
-
-
-@pytest.fixture(scope="module")
-def user_node() -> Iterator[UserNode]:
-    node = UserNode()
-    try:
-        assert node.eval("node()") == node.name  # distribution is up
-        yield node
-    finally:
-        node.close()
-
-
-@pytest.fixture
-def shop(tmp_path: Path) -> Path:
-    root = tmp_path / "shop"
-    shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("_build"))
-    return root
-
-
-@pytest.fixture
-def start_watch(tmp_path: Path) -> Iterator[Callable[..., HoloWatch]]:
-    started: list[HoloWatch] = []
-
-    def start(root: Path, **options: Any) -> HoloWatch:
-        watch = HoloWatch(root, tmp_path / "cache", **options)
-        started.append(watch)
-        return watch
-
-    yield start
-    for watch in started:
-        watch.close()
-
-
-@pytest.fixture
-def watch(shop: Path, user_node: UserNode, start_watch: Callable[..., HoloWatch]) -> HoloWatch:
-    """holo watch over the shop, loading into the user's node too."""
-    watch = start_watch(shop, nodes=(user_node.name,))
-    ready = watch.ready()
-    assert ready["errors"] == 0 and ready["modules"] == 5, ready
-    return watch
-
-
-def edit(path: Path, old: str, new: str, *, atomic: bool = False) -> None:
-    """Replace text in a file: written in place, or saved atomically as many editors do
-    (a temporary file renamed over the original)."""
-    text = path.read_text()
-    assert old in text, f"{old!r} is not in {path}"
-    text = text.replace(old, new, 1)
-    if atomic:
-        temporary = path.with_name(path.name + "___jb_tmp___")
-        temporary.write_text(text)
-        os.replace(temporary, path)
-    else:
-        path.write_text(text)
-
-
-def discount(node: UserNode) -> str:
-    return node.eval('shop_pricing:discount(1000, <<"TENOFF">>)')
-
-
-def errors_in(event: Event, file: str) -> list[Event]:
-    return [d for d in event["diagnostics"] if d["file"] == file and d["severity"] == "error"]
+from tests.watch.helpers import (
+    EBIN,
+    PHASES,
+    HoloWatch,
+    UserNode,
+    beams_running_from,
+    discount,
+    edit,
+    errors_in,
+)
 
 
 def test_an_edited_function_is_compiled_and_runs_on_the_users_node(
@@ -462,8 +226,88 @@ def test_with_tests_on_a_save_reruns_the_affected_tests_and_reports_failures(
     assert broken <= set(failing["selected"])
     assert set(failing["failed"]) == broken
     assert failing["passed"] == len(failing["selected"]) - len(broken)
+    failures = {f["id"]: f for f in failing["failures"]}
+    assert set(failures) == broken
+    # Where each failed, and what it expected and got.
+    case = failures["shop_pricing_tests:discount_test_"]
+    tests_file = (shop / "test" / "shop_pricing_tests.erl").read_text().splitlines()
+    tenoff_line = next(i for i, t in enumerate(tests_file) if "<<\"TENOFF\">>" in t) + 1
+    assert (case["file"], case["line"]) == ("test/shop_pricing_tests.erl", tenoff_line)
+    assert "expected 100, got 250" in case["message"]
+    assert "expected: 100\n" in case["details"] and "got: 250\n" in case["details"]
+    totals = failures["shop_pricing_tests:totals_test"]
+    assert "discount => 59" in totals["message"] and "discount => 147" in totals["message"]
 
     edit(pricing, "Subtotal div 4;", "Subtotal div 10;")
     passing = watch.cycle()["tests"]
     assert broken <= set(passing["selected"])
     assert passing["failed"] == [] and passing["passed"] == len(passing["selected"])
+
+
+READY_KEYS = {"event", "modules", "compiled", "errors", "tests", "timings_ms"}
+CYCLE_KEYS = {"event", "changed", "compiled", "loaded", "unloaded", "diagnostics", "errors",
+              "load_problems", "tests", "superseded", "timings_ms"}
+
+
+@pytest.mark.parametrize("tests", [False, True], ids=["--no-tests", "with tests"])
+def test_every_event_times_every_phase(
+    shop: Path, start_watch: Callable[..., HoloWatch], tests: bool
+) -> None:
+    watch = start_watch(shop, tests=tests)
+    ready = watch.ready()
+    assert set(ready) == READY_KEYS
+    assert set(ready["timings_ms"]) == PHASES
+    edit(shop / "src" / "shop_pricing.erl", "Subtotal div 10;", "Subtotal div 4;")
+    cycle = watch.cycle()
+    assert set(cycle) == CYCLE_KEYS
+    assert set(cycle["timings_ms"]) == PHASES
+    assert set(cycle["tests"]) == {"selected", "passed", "failed", "failures"}
+    for event in (ready, cycle):
+        assert all(isinstance(v, float) and v >= 0 for v in event["timings_ms"].values())
+    if tests:
+        assert cycle["tests"]["selected"] and cycle["timings_ms"]["tests"] > 0
+    else:
+        assert ready["timings_ms"]["tests"] == cycle["timings_ms"]["tests"] == 0
+        assert cycle["tests"]["selected"] == []
+
+
+PROBE = """-module(shop_probe_tests).
+-include_lib("eunit/include/eunit.hrl").
+%% Runs in holo's runtime node, like every test.
+inventory_is_gone_test() ->
+    ?assertEqual({false, non_existing},
+                 {code:is_loaded(shop_inventory), code:which(shop_inventory)}).
+"""
+
+
+def test_a_deleted_module_is_no_longer_loaded_in_holos_runtime_node(
+    shop: Path, start_watch: Callable[..., HoloWatch]
+) -> None:
+    """Asked of the node itself, by a test that runs in it."""
+    watch = start_watch(shop, tests=True)
+    watch.ready()
+    (shop / "test" / "shop_probe_tests.erl").write_text(PROBE)
+    probe = "shop_probe_tests:inventory_is_gone_test"
+    loaded = watch.cycle()["tests"]
+    assert loaded["failed"] == [probe]  # the module is there, loaded from its .beam
+    (failure,) = loaded["failures"]
+    assert "shop_inventory" in failure["details"] and "got: {{file," in failure["details"]
+
+    (shop / "src" / "shop_inventory.erl").unlink()
+    deleted = watch.cycle()
+    assert deleted["unloaded"] == ["shop_inventory"]
+    assert probe in deleted["tests"]["selected"]  # it failed last time
+    assert probe not in deleted["tests"]["failed"]
+
+
+def test_a_restart_over_a_warm_cache_compiles_nothing(
+    shop: Path, start_watch: Callable[..., HoloWatch]
+) -> None:
+    first = start_watch(shop)
+    assert len(first.ready()["compiled"]) == 5
+    first.close()
+    again = start_watch(shop)
+    ready = again.ready()
+    assert ready["compiled"] == [] and ready["modules"] == 5 and ready["errors"] == 0
+    edit(shop / "src" / "shop_pricing.erl", "Subtotal div 10;", "Subtotal div 4;")
+    assert again.cycle()["compiled"] == ["shop_pricing"]
