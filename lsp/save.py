@@ -14,11 +14,12 @@ problems as a warning and in the progress report's last message.
   errors and warnings, source "erlc"), and its changed modules are hot-loaded
   into the user's nodes (:mod:`holo.lsp.user_nodes`, the nodes named by
   :mod:`holo.lsp.targets`);
-* with tests, ``run_affected`` builds the test profile, loads it into holo's
-  runtime node and reruns the tests the change can affect; each failure is a
-  diagnostic at its failing assertion (source "eunit"). Without tests, the
-  default profile is loaded into the runtime node instead, and modules whose
-  files were deleted since the last save are unloaded from it.
+* with tests, the test profile is built and loaded into holo's runtime node
+  as the test session's own code (``TestSession.load``), and ``run_affected``
+  reruns the tests the change can affect; each failure is a diagnostic at its
+  failing assertion (source "eunit"). Without tests, the default profile is
+  loaded into the runtime node instead. Either way, modules whose files were
+  deleted since the last save are unloaded from it.
 
 What a save compiles is the engine's inputs: every open document's buffer,
 saved or not, as for diagnostics. So saving one file while another has
@@ -48,7 +49,7 @@ from holo.inputs import file_text
 from holo.lsp.targets import NodeTargets
 from holo.lsp.user_nodes import UserNodes
 from holo.session import Session
-from holo.testing import failure_diagnostics, run_affected
+from holo.testing import failure_diagnostics, run_affected, session_tests
 from holo.testing.results import TestReport, TestResult
 
 log = logging.getLogger(__name__)
@@ -141,25 +142,28 @@ class BuildOnSave:
         if not self.tests:
             local = self._load_runtime(session, report.binaries, removed)
             self._known = modules
-            parts.append(f"{len(local.loaded)} loaded")
-            if local.unloaded:
-                parts.append(f"{len(local.unloaded)} unloaded ({', '.join(local.unloaded)})")
+            parts += _loaded(local)
             problems += local.problems
             return SaveOutcome(by_file(found), ", ".join(parts), tuple(problems))
         self._known = modules
 
         def testing(result: TestResult, done: int, total: int) -> None:
-            progress.report(f"tests {done}/{total}", 50 + done * 50 // max(total, 1))
+            progress.report(f"tests {done}/{total}", 60 + done * 40 // max(total, 1))
 
-        progress.report("running the affected tests", 50)
-        tests = run_affected(session, progress=testing)
+        progress.report("compiling the tests", 50)
+        test_build = build(session.workspace, session.compiler, "test")
+        local = session_tests(session).load(test_build)
+        parts += _loaded(local)
+        problems += local.problems
+        progress.report("running the affected tests", 60)
+        tests = run_affected(session, test_build, progress=testing)
         found.extend(tests.diagnostics)
         found.extend(failure_diagnostics(tests, _failure_lines(session, tests)))
-        problems += tests.load_problems
+        problems += tests.load_problems  # code a test replaced, loaded back
         parts.append(f"{len(tests.passed)} passed, {len(tests.failed)} failed")
         if tests.not_run:
             parts.append(f"{len(tests.not_run)} not run")
-        return SaveOutcome(by_file(found), ", ".join(parts), tuple(problems))
+        return SaveOutcome(by_file(found), ", ".join(parts), tuple(dict.fromkeys(problems)))
 
     def _load_runtime(
         self, session: Session, binaries: dict[str, bytes], removed: set[str]
@@ -181,6 +185,14 @@ def _failure_lines(session: Session, tests: TestReport) -> dict[str, list[str]]:
         if text is not None:
             lines[result.path] = text.decode("utf-8", "replace").split("\n")
     return lines
+
+
+def _loaded(report: LoadReport) -> list[str]:
+    """What a load into holo's runtime node did, for the summary."""
+    parts = [f"{len(report.loaded)} loaded"]
+    if report.unloaded:
+        parts.append(f"{len(report.unloaded)} unloaded ({', '.join(sorted(report.unloaded))})")
+    return parts
 
 
 def _nodes(nodes: tuple[str, ...]) -> str:

@@ -92,3 +92,16 @@ async def test_save_compiles_runs_the_affected_tests_and_reports_failures(
     assert list(editor.publishes(tests_uri)[-1].diagnostics) == []
     assert [d for d in editor.publishes(geometry)[-1].diagnostics] == []
     assert editor.publishes(geometry)[-1].version == fixed
+
+    # A module deleted on disk is unloaded from holo's node at the next save.
+    (editor.root / "src/shapes.erl").unlink()
+    editor.client.workspace_did_change_watched_files(
+        types.DidChangeWatchedFilesParams(
+            changes=[
+                types.FileEvent(uri=editor.uri("src/shapes.erl"), type=types.FileChangeType.Deleted)
+            ]
+        )
+    )
+    editor.save(geometry)
+    (*_, end) = await editor.until(lambda: ends(editor)[2:] and ends(editor))
+    assert "1 unloaded (shapes)" in (end.message or "")
