@@ -70,6 +70,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     module = importlib.import_module(f"holo.cli_commands.{args.command}")
     try:
+        if hasattr(args, "cache_dir"):
+            # Before anything starts: a language server would otherwise fail
+            # only when the editor connects.
+            from holo.session import check_cache_dir, resolve_cache_dir
+
+            check_cache_dir(resolve_cache_dir(args.cache_dir))
         return int(module.run(args))
     except UserError as e:
         print(f"holo {args.command}: {e}", file=sys.stderr)

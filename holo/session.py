@@ -8,22 +8,47 @@ cache layout and one salt.
 from __future__ import annotations
 
 import os
+import sqlite3
+import tempfile
 import threading
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from holo import __version__
-from holo.beam.node import BeamNode
-from holo.build.compiler import Compiler
 from holo.engine import Database, DiskStore, default_cache_dir
 from holo.errors import UserError
 from holo.project.otp import locate_otp
 from holo.project.workspace import Workspace
 
+if TYPE_CHECKING:  # imported when first used: `holo check` opens the store and no node
+    from holo.beam.node import BeamNode
+    from holo.build.compiler import Compiler
+
 
 def resolve_cache_dir(option: str | None) -> Path:
     return Path(option) if option else default_cache_dir()
+
+
+def check_cache_dir(directory: Path) -> None:
+    """A UserError unless holo can create and write files in ``directory``."""
+    try:
+        directory.mkdir(parents=True, exist_ok=True, mode=0o700)
+        probe, name = tempfile.mkstemp(dir=directory, prefix=".holo-probe-")
+        os.close(probe)
+        os.unlink(name)
+    except OSError as e:
+        raise UserError(f"cannot use the cache directory {directory}: {e.strerror or e}") from None
+
+
+def open_store(directory: Path) -> DiskStore:
+    """The persistent cache in ``directory``; a UserError if it cannot be used there."""
+    try:
+        return DiskStore(directory)
+    except (OSError, sqlite3.Error) as e:
+        reason = (e.strerror if isinstance(e, OSError) else None) or str(e)
+        raise UserError(f"cannot use the cache directory {directory}: {reason}") from None
 
 
 class Session:
@@ -33,7 +58,7 @@ class Session:
             raise UserError(f"{root} is not a directory")
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.otp = locate_otp()
-        self.store = DiskStore(self.cache_dir)
+        self.store = open_store(self.cache_dir)
         # Results of one holo version on one OTP version never serve another.
         self.salt = f"holo/{__version__}/otp/{self.otp.version}".encode()
         self.db = Database(store=self.store, salt=self.salt)
@@ -47,15 +72,21 @@ class Session:
     @cached_property
     def agent(self) -> BeamNode:
         """The node that compiles: holo's own code only."""
+        from holo.beam.node import BeamNode
+
         return BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("agent"))
 
     @cached_property
     def runtime(self) -> BeamNode:
         """The node user code is loaded into and tests run in, apart from the compiler."""
+        from holo.beam.node import BeamNode
+
         return BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("runtime"))
 
     @cached_property
     def compiler(self) -> Compiler:
+        from holo.build.compiler import Compiler
+
         compiler = Compiler(lambda: self.agent, self.store, self.salt)
         self.db.services["compiler"] = compiler
         return compiler

@@ -10,13 +10,31 @@ import time
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from holo.beam.node import check_node_name, default_cookie
 from holo.build.driver import BuildReport, build
 from holo.build.loading import NodeLoader, remote_load
-from holo.cli_commands.common import add_project_arguments, count, excerpt, print_json
+from holo.cli_commands.common import (
+    add_project_arguments,
+    count,
+    excerpt,
+    exit_status,
+    print_json,
+)
 from holo.diagnostics import Severity
+from holo.errors import UserError
 from holo.session import Session
 
 LONG_BUILD = 50  # modules: show a progress bar past this many
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"at least one compile must run at a time, not {text}")
+    return value
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,22 +49,36 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="purge old code even if processes still run it (they are killed)",
     )
     parser.add_argument(
-        "--jobs", type=int, default=os.cpu_count() or 2, metavar="N",
+        "--jobs", type=_positive, default=os.cpu_count() or 2, metavar="N",
         help="compile at most N modules at once",
     )
     parser.add_argument("--profile", choices=("default", "test"), default="default")
 
 
+def remote_cookie(args: argparse.Namespace) -> str | None:
+    """The cookie for ``--node``, checked with the node names before anything is built."""
+    if not args.node:
+        return None
+    for name in args.node:
+        check_node_name(name)
+    if args.cookie is None:
+        return default_cookie()
+    if not args.cookie:
+        raise UserError("--cookie is empty: give the cookie the nodes were started with")
+    return str(args.cookie)
+
+
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
+    cookie = remote_cookie(args)
     with Session(args.path, args.cache_dir) as session:
         session.start_nodes(agent=False)
-        session.compiler.max_in_flight = max(1, args.jobs)
+        session.compiler.max_in_flight = args.jobs
         report = _build(session, args)
         t = time.perf_counter()
         local = NodeLoader(session.runtime).sync(report.binaries, set(), force=args.force)
         remote_loaded, remote_problems = remote_load(
-            session.agent, args.node, report.binaries, args.cookie, args.force
+            session.agent, args.node, report.binaries, cookie, args.force
         )
         report.timings_ms["load"] = round((time.perf_counter() - t) * 1e3, 1)
     report.timings_ms["total"] = round((time.perf_counter() - started) * 1e3, 1)
@@ -64,7 +96,7 @@ def run(args: argparse.Namespace) -> int:
         })
     else:
         _print_human(session, report, len(local.loaded) + len(remote_loaded), problems)
-    return 0 if report.ok and not remote_problems else 1
+    return exit_status(report.ok and not remote_problems, report.diagnostics)
 
 
 def _build(session: Session, args: argparse.Namespace) -> BuildReport:
@@ -88,7 +120,11 @@ def _print_human(session: Session, report: BuildReport, loaded: int, problems: l
     errors = count(report.diagnostics, Severity.ERROR)
     warnings = count(report.diagnostics, Severity.WARNING)
     print(
-        f"{len(report.modules)} modules: {len(report.compiled)} compiled, "
-        f"{len(report.cached)} from cache, {loaded} loaded, "
-        f"{errors} errors, {warnings} warnings in {report.timings_ms['total'] / 1e3:.2f} s"
+        f"{_count(len(report.modules), 'module')}: {len(report.compiled)} compiled, "
+        f"{len(report.cached)} from cache, {loaded} loaded, {_count(errors, 'error')}, "
+        f"{_count(warnings, 'warning')} in {report.timings_ms['total'] / 1e3:.2f} s"
     )
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

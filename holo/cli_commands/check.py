@@ -4,7 +4,8 @@ Opens the project through the Workspace with the persistent cache, so a
 second run re-checks only what changed since the first. Prints each
 diagnostic with the line it points at, or with ``--json`` one JSON object.
 Exit status: 0 without errors, 1 with errors, 2 for usage or configuration
-problems (a path that is not a project directory, no OTP).
+problems (a path that is not a project directory, no OTP, an unusable cache
+directory, a rebar.config that does not parse).
 """
 
 from __future__ import annotations
@@ -18,14 +19,16 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from holo import __version__
+from holo.cli_commands.common import exit_status
 from holo.diagnostics import Diagnostic, Severity
-from holo.engine import Database, DiskStore, default_cache_dir
+from holo.engine import Database, default_cache_dir
 from holo.errors import UserError
 from holo.inputs import file_text
 from holo.project.otp import locate_otp
 from holo.project.workspace import Workspace
 from holo.queries.project_check import project_diagnostics
 from holo.queries.source import LineIndex, decode
+from holo.session import open_store
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,13 +41,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _open_store(directory: Path) -> DiskStore:
-    try:
-        return DiskStore(directory)
-    except OSError as e:
-        raise UserError(f"cannot use the cache directory {directory}: {e.strerror or e}") from None
-
-
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     root = Path(args.path)
@@ -53,7 +49,7 @@ def run(args: argparse.Namespace) -> int:
     if not root.is_dir():
         raise UserError(f"{root} is not a directory: give holo check a project directory")
     cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    store = _open_store(cache_dir)
+    store = open_store(cache_dir)
     try:
         otp = locate_otp()
         salt = f"holo {__version__}; otp {otp.version}".encode()
@@ -78,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
             _print_text(db, workspace, result.modules, diagnostics, timings, sys.stdout)
     finally:
         store.close()
-    return 0 if ok else 1
+    return exit_status(ok, diagnostics)
 
 
 def _print_json(

@@ -5,9 +5,16 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from holo.diagnostics import Diagnostic, Severity
+from holo.project.rebar_config import CONFIG_SYNTAX
+
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+# Errors in the project's configuration rather than in its code.
+CONFIGURATION_CODES = frozenset({CONFIG_SYNTAX})
 
 
 def add_project_arguments(parser: argparse.ArgumentParser) -> None:
@@ -18,6 +25,17 @@ def add_project_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="DIR",
         help="persistent cache (default: $HOLO_CACHE_DIR or ~/.cache/holo)",
     )
+
+
+def exit_status(ok: bool, diagnostics: Iterable[Diagnostic]) -> int:
+    """2 when the project's configuration is broken, else 0 if ``ok`` and 1 if not.
+
+    A broken configuration is the user's setup, not their code, so it exits as
+    a usage error does, after the normal output has shown the diagnostic.
+    """
+    if any(d.severity is Severity.ERROR and d.code in CONFIGURATION_CODES for d in diagnostics):
+        return EXIT_USAGE
+    return EXIT_OK if ok else EXIT_FAILED
 
 
 def print_json(value: object) -> None:

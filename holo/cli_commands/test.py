@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 from holo.beam.errors import BeamStartError
-from holo.cli_commands.common import add_project_arguments, excerpt, print_json
+from holo.cli_commands.common import add_project_arguments, excerpt, exit_status, print_json
 from holo.diagnostics import Severity
 from holo.errors import UserError
 from holo.session import Session
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace) -> int:
         print_json(_json(report))
     else:
         _print_human(root, report, lines)
-    return EXIT_OK if report.ok else EXIT_FAILED
+    return exit_status(report.ok, report.diagnostics)
 
 
 def _json(report: TestReport) -> dict[str, object]:

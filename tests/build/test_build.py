@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -137,7 +138,10 @@ def test_a_broken_module_does_not_stop_the_others_and_keeps_its_previous_beam(
     assert (ebin / "shop_pricing.beam").read_bytes() == before
     pricing.write_text(good)
     fixed = rebuild(session, pricing)
-    assert fixed.ok and fixed.compiled == [] or fixed.compiled == ["shop_pricing"]
+    assert fixed.ok, fixed.diagnostics
+    # The good text's result is still known by its key: nothing compiles again.
+    assert fixed.compiled == [] and "shop_pricing" in fixed.cached
+    assert (ebin / "shop_pricing.beam").read_bytes() == before
 
 
 def test_a_deleted_module_loses_its_beam(session: Session, shop: Path) -> None:
@@ -279,3 +283,180 @@ def test_the_cli_reports_json_and_exit_codes(shop: Path, cache: Path, tmp_path: 
     report = json.loads(unreachable.stdout)
     assert any("nobody@localhost" in p for p in report["load_problems"])
     assert report["diagnostics"] == []
+
+
+def holo_build(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "holo.cli", "build", *args], capture_output=True, text=True
+    )
+
+
+def test_json_diagnostics_carry_every_field_where_erlc_puts_the_error(
+    shop: Path, cache: Path
+) -> None:
+    bad = shop / "src" / "shop_bad.erl"
+    bad.write_text("-module(shop_bad).\n-export([f/0]).\nf() ->\n    Missing.\n")
+    result = holo_build(str(shop), "--json", "--cache-dir", str(cache))
+    assert result.returncode == 1, result.stderr
+    out = json.loads(result.stdout)
+    assert out["ok"] is False
+    (error,) = [d for d in out["diagnostics"] if d["severity"] == "error"]
+    line, column = erlc_error_position(bad, shop)
+    assert error == {
+        "file": "src/shop_bad.erl",
+        "line": line,
+        "column": column,
+        "end_line": line,
+        "end_column": column,
+        "severity": "error",
+        "code": "Cunbound_var",
+        "source": "erlc",
+        "message": "variable 'Missing' is unbound",
+    }
+    assert (line, column) == (4, 5)
+    assert "shop_bad" in out["compiled"] and "shop_bad" not in out["loaded"]
+
+
+OVERLAP_TRANSFORM = """-module(overlap).
+-export([parse_transform/2]).
+%% Counts the compiles running in the agent when this one starts, and gives
+%% the compiled module an overlap/0 that returns that count.
+parse_transform(Forms, _Options) ->
+    table(),
+    Running = ets:update_counter(holo_overlap, running, 1, {running, 0}),
+    timer:sleep(300),
+    ets:update_counter(holo_overlap, running, -1),
+    {eof, L} = lists:last(Forms),
+    F = {function, L, overlap, 0, [{clause, L, [], [], [{integer, L, Running}]}]},
+    lists:flatmap(fun({attribute, _, module, _} = M) -> [M, {attribute, L, export, [{overlap, 0}]}];
+                     ({eof, _} = E) -> [F, E];
+                     (Form) -> [Form]
+                  end, Forms).
+table() ->
+    case ets:whereis(holo_overlap) of
+        undefined ->
+            Self = self(),
+            spawn(fun() ->
+                      catch ets:new(holo_overlap, [named_table, public]),
+                      Self ! table,
+                      receive after infinity -> ok end
+                  end),
+            receive table -> ok end;
+        _ ->
+            ok
+    end.
+"""
+
+
+def test_jobs_1_compiles_one_module_at_a_time(tmp_path: Path, cache: Path) -> None:
+    root = tmp_path / "one_at_a_time"
+    (root / "src").mkdir(parents=True)
+    (root / "src" / "overlap.erl").write_text(OVERLAP_TRANSFORM)
+    users = [f"user{i}" for i in range(4)]
+    for name in users:
+        (root / "src" / f"{name}.erl").write_text(
+            f"-module({name}).\n-compile({{parse_transform, overlap}}).\n"
+        )
+    result = holo_build(str(root), "--json", "--jobs", "1", "--cache-dir", str(cache))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert json.loads(result.stdout)["compiled"] == sorted(["overlap", *users])
+    ebin = root / "_build" / "holo" / "default" / "lib" / "one_at_a_time" / "ebin"
+    calls = ", ".join(f"{name}:overlap()" for name in users)
+    seen = subprocess.run(
+        ["erl", "-noshell", "-pa", str(ebin), "-eval",
+         f"io:format(\"~w\", [[{calls}]]), halt()."],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    assert seen == "[1,1,1,1]"
+
+
+def test_the_human_summary_counts_what_happened(shop: Path, cache: Path) -> None:
+    sources = len(list((shop / "src").glob("*.erl")))
+    first = holo_build(str(shop), "--cache-dir", str(cache))
+    assert first.returncode == 0, first.stderr
+    assert re.fullmatch(
+        rf"{sources} modules: {sources} compiled, 0 from cache, {sources} loaded, "
+        r"0 errors, 0 warnings in \d+\.\d\d s",
+        first.stdout.splitlines()[-1],
+    ), first.stdout
+    pricing = shop / "src" / "shop_pricing.erl"
+    pricing.write_text(pricing.read_text() + "\nunused() -> ok.\n")
+    second = holo_build(str(shop), "--cache-dir", str(cache))
+    lines = second.stdout.splitlines()
+    assert lines[0].startswith("src/shop_pricing.erl:") and "[Cunused_function]" in lines[0]
+    # A new process runs a new node: everything is loaded into it again.
+    assert re.fullmatch(
+        rf"{sources} modules: 1 compiled, {sources - 1} from cache, {sources} loaded, "
+        r"0 errors, 1 warning in \d+\.\d\d s",
+        lines[-1],
+    ), second.stdout
+
+
+def erlc_errors(source: Path) -> set[tuple[int, int, str]]:
+    out = subprocess.run(
+        ["erlc", "-o", str(source.parent), str(source)], capture_output=True, text=True
+    ).stdout
+    found = set()
+    for line in out.splitlines():
+        if line.startswith(str(source) + ":"):
+            _, row, column, message = line.split(":", 3)
+            found.add((int(row), int(column), message.strip()))
+    return found
+
+
+def test_a_latin1_file_without_a_coding_comment_fails_as_erlc_says(
+    shop: Path, cache: Path, tmp_path: Path
+) -> None:
+    data = '-module(cafe).\n-export([s/0]).\ns() -> "caf\xe9".\n'.encode("latin-1")
+    (shop / "src" / "cafe.erl").write_bytes(data)
+    (tmp_path / "erlc").mkdir()
+    (tmp_path / "erlc" / "cafe.erl").write_bytes(data)
+    expected = erlc_errors(tmp_path / "erlc" / "cafe.erl")
+    assert (3, 12, "cannot translate from UTF-8") in expected  # OTP 25 reads UTF-8 only
+    with Session(shop, cache) as s:
+        report = build(s.workspace, s.compiler)
+    assert not report.ok
+    found = {(d.line + 1, d.column + 1, d.message)
+             for d in report.diagnostics if d.path == "src/cafe.erl"}
+    assert found == expected
+    assert report.results["shop_pricing"].ok
+
+
+def test_a_project_behaviour_is_compiled_and_loaded_before_its_users(
+    tmp_path: Path, cache: Path
+) -> None:
+    root = tmp_path / "behaviours"
+    (root / "src").mkdir(parents=True)
+    # Sorted by name the user comes first; the behaviour must still be compiled first.
+    (root / "src" / "zz_shape.erl").write_text(
+        "-module(zz_shape).\n-callback area() -> number().\n-callback name() -> atom().\n"
+    )
+    (root / "src" / "aa_square.erl").write_text(
+        "-module(aa_square).\n-behaviour(zz_shape).\n-export([area/0]).\narea() -> 4.\n"
+    )
+    with Session(root, cache) as s:
+        report = build(s.workspace, s.compiler)
+        order = list(s.compiler.compiled)
+    assert order.index("src/zz_shape.erl") < order.index("src/aa_square.erl")
+    # The compiler knew the behaviour's callbacks: it was loaded for aa_square's compile
+    # (without it, erl_lint says "behaviour zz_shape undefined").
+    (warning,) = report.results["aa_square"].warnings
+    assert warning.code == "Cundefined_behaviour_func"
+    assert warning.message == "undefined callback function name/0 (behaviour 'zz_shape')"
+
+
+def test_cached_lists_only_modules_the_cache_answered(tmp_path: Path, cache: Path) -> None:
+    root = tmp_path / "cycle"
+    (root / "src").mkdir(parents=True)
+    for me, other in (("a", "b"), ("b", "a")):
+        (root / "src" / f"{me}.erl").write_text(
+            f"-module({me}).\n-compile({{parse_transform, {other}}}).\n"
+            "-export([parse_transform/2]).\nparse_transform(F, _) -> F.\n"
+        )
+    (root / "src" / "fine.erl").write_text("-module(fine).\n")
+    with Session(root, cache) as s:
+        first = build(s.workspace, s.compiler)
+        assert (first.compiled, first.cached) == (["fine"], [])
+        second = build(s.workspace, s.compiler)
+        assert (second.compiled, second.cached) == ([], ["fine"])
+        assert not second.ok and set(second.results) == {"a", "b", "fine"}

@@ -89,3 +89,22 @@ def test_a_missing_path_is_a_usage_error(tmp_path: Path, capsys):
     code, out, err = _run(capsys, "check", str(tmp_path / "nowhere"), "--cache-dir", str(tmp_path))
     assert code == 2 and out == ""
     assert err.strip() == f"holo check: {tmp_path / 'nowhere'}: no such directory"
+
+
+def test_a_rebar_config_that_does_not_parse_is_shown_and_exits_2(tmp_path: Path, capsys):
+    root = _project(tmp_path / "p", BROKEN.replace("tax(Items)", "length(Items)"))
+    (root / "rebar.config").write_text("{erl_opts, [debug_info}.\n")
+    code, out, _ = _run(capsys, "check", str(root), "--cache-dir", str(tmp_path / "cache"))
+    lines = out.splitlines()
+    assert code == 2
+    assert lines[0].startswith("rebar.config:1:") and " error H0001: " in lines[0]
+    assert lines[-1].startswith("holo check: 1 error, 0 warnings in 1 module of ")
+
+
+def test_a_cache_dir_that_is_a_file_is_a_usage_error(tmp_path: Path, capsys):
+    root = _project(tmp_path / "p", BROKEN)
+    not_a_dir = tmp_path / "cache"
+    not_a_dir.write_text("")
+    code, out, err = _run(capsys, "check", str(root), "--cache-dir", str(not_a_dir))
+    assert code == 2 and out == ""
+    assert err == f"holo check: cannot use the cache directory {not_a_dir}: File exists\n"
