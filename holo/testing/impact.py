@@ -11,7 +11,10 @@ compares them with the current code. Beyond what call counting saw:
   ``code:load_binary``: their calls were not all counted) counts as
   executed, and the record names those modules;
 * for every ``-on_load`` module it touched, the functions loading that
-  module runs (:mod:`holo.testing.load_time`), with their fingerprints.
+  module runs (:mod:`holo.testing.load_time`), with their fingerprints;
+* the digest of the data files (under test/ and priv/) of its own
+  application and of every application whose modules it touched: which
+  files it read is not known, so any edit there selects it.
 
 Key: ``digest(salt, "holo.test-impact/2", project identity, test id)``:
 
@@ -64,6 +67,7 @@ class TestImpact:
     time_us: int
     load_time: tuple[LoadTimeFunction, ...] = ()  # sorted: what touched -on_load modules run
     reloaded: tuple[str, ...] = ()  # modules whose code it replaced: all of them counts
+    data: tuple[tuple[str, bytes], ...] = ()  # (app, digest of its data files), sorted
 
 
 def project_identity(model: ProjectModel, root_name: str) -> str:
@@ -154,6 +158,7 @@ def impact_of(test: TestCase, outcome: Outcome, snapshot: Snapshot) -> TestImpac
                 load_time.add((module, target, name, arity, fingerprint))
     # Their module keys too (an -import changed in them changes what runs).
     touched.update(target for _, target, _, _, _ in load_time)
+    apps = {app for m in touched if (app := snapshot.app_of(m)) is not None}
     status = outcome.status if outcome.counted else TestStatus.CRASHED
     return TestImpact(
         test=test.id,
@@ -164,4 +169,5 @@ def impact_of(test: TestCase, outcome: Outcome, snapshot: Snapshot) -> TestImpac
         time_us=outcome.time_us,
         load_time=tuple(sorted(load_time)),
         reloaded=reloaded,
+        data=tuple((app, snapshot.data(app)) for app in sorted(apps)),
     )

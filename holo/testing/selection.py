@@ -10,7 +10,10 @@ A test is selected when
 * a function that loading an ``-on_load`` module it touched runs changed or
   is gone, or that ``-on_load`` now reaches a function it did not;
 * a module it touched changed its module key (``-on_load``, ``-compile``
-  options, exports, a parse transform's code...).
+  options, exports, a parse transform's code...);
+* a data file (under test/ or priv/) of its application, or of one whose
+  modules it touched, was added, removed or edited: every such test runs,
+  since which files a test reads is not known.
 
 Everything else is skipped as unaffected. The first reason found is kept,
 for the report and for ``holo explain``-style answers.
@@ -59,6 +62,9 @@ def why_selected(test: TestCase, impact: TestImpact | None, snapshot: Snapshot) 
     for module, key in impact.modules:
         if snapshot.key(module) != key:
             return f"module {module} changed"
+    for app, digest in impact.data:
+        if snapshot.data(app) != digest:
+            return f"data files of {app} changed (under its test dirs or priv/)"
     recorded = {(loading, m, f, a) for loading, m, f, a, _ in impact.load_time}
     for module, _ in impact.modules:
         for target, name, arity in sorted(snapshot.load_time_reach(module)):

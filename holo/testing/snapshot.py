@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from holo.engine import codec, query
-from holo.inputs import external_module, file_text, project_model
+from holo.inputs import data_digest, external_module, file_text, project_model
 from holo.queries.item_tree import item_tree
 from holo.queries.project_index import ModuleFile, compile_env, file_app_of, module_path
 from holo.queries.resolve import (
@@ -141,6 +141,7 @@ class Snapshot:
     stale: frozenset[str]
     load_time: LoadTimeCode
     _remotes: dict[str, dict[Function, tuple[str, ...]]] = field(default_factory=dict)
+    _data: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
     def take(
@@ -158,6 +159,17 @@ class Snapshot:
         if load_time is None:
             load_time = LoadTimeCode(db, modules)
         return cls(db, modules, functions, keys, stale, load_time)
+
+    def app_of(self, module: str) -> str | None:
+        entry = self.modules.get(module)
+        return entry.app if entry is not None and entry.app else None
+
+    def data(self, app: str) -> bytes:
+        """The digest of the app's data files (under its test dirs and priv/)."""
+        found = self._data.get(app)
+        if found is None:
+            found = self._data[app] = data_digest(self.db, app)
+        return found
 
     def load_time_reach(self, module: str) -> frozenset[MFA]:
         """The project functions loading ``module`` runs (its ``-on_load``'s reach)."""

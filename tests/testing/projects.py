@@ -422,3 +422,34 @@ stops_the_vm_test() -> os:cmd("kill -STOP " ++ os:getpid()).
 runs_after_test() -> ?assertEqual(ok, wedged:ok()).
 """,
 }
+
+
+# Tests that read files that are not code.
+DATA: dict[str, str] = {
+    "rebar.config": "{erl_opts, [debug_info]}.\n",
+    "src/fixtures.app.src": app_src("fixtures"),
+    "src/reader.erl": """\
+-module(reader).
+-export([answer/0]).
+
+answer() ->
+    {ok, Text} = file:read_file("priv/answer.txt"),
+    Text.
+""",
+    "priv/answer.txt": "42\n",
+    "test/fixtures/input.txt": "in\n",
+    "test/reader_tests.erl": """\
+-module(reader_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+answer_test() -> ?assertEqual(<<"42\\n">>, reader:answer()).
+
+fixture_test() -> ?assertEqual({ok, <<"in\\n">>}, file:read_file("test/fixtures/input.txt")).
+""",
+    "test/pure_tests.erl": """\
+-module(pure_tests).
+-include_lib("eunit/include/eunit.hrl").
+
+pure_test() -> ?assertEqual(2, 1 + 1).
+""",
+}
