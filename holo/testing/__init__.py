@@ -2,10 +2,12 @@
 
 Discovery (:mod:`.discovery`), a runner in the runtime node
 (``holo/beam/agent/holo_test_runner.erl``, :mod:`.runner`) that records what
-each test executed, impact records in the persistent cache (:mod:`.impact`),
-and selection of the tests an edit can affect (:mod:`.selection`), put
-together by :class:`TestSession` for `holo test`, the watcher and the
-language server.
+each test executed and isolates tests from each other, impact records in the
+persistent cache (:mod:`.impact`), the code ``-on_load`` functions run
+(:mod:`.load_time`), and selection of the tests an edit can affect
+(:mod:`.selection`), put together by :class:`TestSession` for `holo test`,
+the watcher and the language server (which load test builds into the
+runtime node through :meth:`TestSession.load`).
 """
 
 from holo.testing.discovery import TestCase, discover, module_tests
