@@ -81,6 +81,39 @@ async def test_a_save_loads_into_the_nodes_the_client_names(
         await stop_editor(editor)
 
 
+TICKER = "-module(ticker).\n-export([loop/0, version/0]).\n\nloop() -> receive stop -> ok end.\n"
+
+
+async def test_old_code_still_running_in_a_node_is_a_problem_not_a_crash(
+    tmp_path: Path, cache_dir: Path, user_node: UserNode
+) -> None:
+    root = write_demo(tmp_path / "demo")
+    (root / "src/ticker.erl").write_text(TICKER + "version() -> 1.\n")
+    settings = {"nodes": [user_node.name], "cookie": COOKIE}
+    editor = await start_editor(root, cache_dir, "--no-tests", initialization_options=settings)
+    try:
+        ticker = editor.open("src/ticker.erl")
+        await editor.saved(ticker, 1)
+        assert user_node.eval("ticker:version()") == "1"
+        # A process waits in version 1's loop; version 2 makes that code old.
+        user_node.eval("register(holo_lsp_ticker, spawn(ticker, loop, [])) andalso ok")
+        editor.change(ticker, TICKER + "version() -> 2.\n")
+        await editor.saved(ticker, 2)
+        assert user_node.eval("ticker:version()") == "2"
+        # Version 3 would purge the old code and kill the process: holo leaves it alone.
+        editor.change(ticker, TICKER + "version() -> 3.\n")
+        message = await editor.saved(ticker, 3)
+        assert f"ticker on {user_node.name}: blocked" in message
+        assert "holo_lsp_ticker" in message  # who still runs it
+        assert user_node.eval("ticker:version()") == "2"
+        assert user_node.eval("is_process_alive(whereis(holo_lsp_ticker))") == "true"
+        (*_, warning) = await editor.until(editor.warnings)
+        assert f"ticker on {user_node.name}: blocked" in warning
+    finally:
+        user_node.eval("holo_lsp_ticker ! stop")
+        await stop_editor(editor)
+
+
 def with_holo_section(root: Path, section: str) -> Path:
     config = root / "rebar.config"
     config.write_text(config.read_text() + section)
