@@ -7,10 +7,12 @@ digests these files per app into the ``app_data`` input (see
 
 A data file is any file under an app's test dirs (recursively) or its
 ``priv`` dir that is not one of the project's sources, except hidden names
-(``.x``), editor leftovers (``x~``, ``#x#``) and anything under a hidden
-directory. A file over :data:`LARGE_FILE` bytes is digested by its size
-alone, so holo never reads a big fixture in full: an edit that keeps such a
-file's size is not seen.
+(``.x``, and anything under a hidden directory) and editors' leftovers
+(``x~``, ``#x#``, ``x.swp``, ``x.bak``, ``x.tmp``, ``x.orig``, ...).
+
+A file over :data:`LARGE_FILE` bytes is digested by its size alone, so holo
+never reads a big fixture in full: an edit that keeps such a file's size is
+not seen.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import os
 import posixpath
+import re
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -35,8 +38,15 @@ def data_dirs(app: AppModel) -> tuple[str, ...]:
     return (*app.test_dirs, priv)
 
 
+# Hidden names, and editors' swap, backup, lock and temporary files (the same
+# the watcher drops): their churn is no change to what a test reads.
+_IGNORED_NAME = re.compile(
+    r"^\.|^\#.*\#$|~$|\.sw[a-p]$|^4913$|___jb_\w+___$|\.kate-swp$|\.(tmp|bak|orig)$"
+)
+
+
 def _ignored_name(name: str) -> bool:
-    return name.startswith((".", "#")) or name.endswith("~")
+    return _IGNORED_NAME.search(name) is not None
 
 
 def is_data_path(app: AppModel, rel: str, is_source: Callable[[str], bool]) -> bool:

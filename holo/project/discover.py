@@ -497,10 +497,12 @@ def _source_roots(model: ProjectModel) -> tuple[SourceRoot, ...]:
         roots += [SourceRoot(d, recursive=d != "") for d in app.src_dirs]
         roots += [SourceRoot(d, recursive=True) for d in app.include_dirs]
         roots += [SourceRoot(d, recursive=False) for d in app.test_dirs]
-        # Headers reached through {i, Dir} inside the project count too.
+        # Headers reached through {i, Dir} inside the project count too, in any profile.
+        options = (app.erl_opts, *(opts for _, opts in app.profile_erl_opts))
         roots += [
             SourceRoot("" if d == "." else d, recursive=False, suffixes=(".hrl",))
-            for d in app.erl_opts.include_dirs
+            for opts in options
+            for d in opts.include_dirs
             if not d.startswith(("/", "..", "_build"))
         ]
     return tuple(dict.fromkeys(roots))

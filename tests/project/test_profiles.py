@@ -63,6 +63,7 @@ def test_the_test_profile_of_a_single_app(tmp_path: Path) -> None:
             """,
             "src/a.erl": "-module(a).\n",
             "test/support/helper.erl": "-module(helper).\n",
+            "test/inc/fixtures.hrl": "-define(FIXTURE, 1).\n",
         },
     )
     model = discover(tmp_path).model
@@ -79,7 +80,8 @@ def test_the_test_profile_of_a_single_app(tmp_path: Path) -> None:
     )
     assert app.erl_opts_for("prod") == default  # holo compiles with default and test only
     assert model.extra_src_dirs == ("bench", "test/support")
-    assert "test/support/helper.erl" in discover(tmp_path).files
+    files = discover(tmp_path).files
+    assert "test/support/helper.erl" in files and "test/inc/fixtures.hrl" in files
 
 
 def test_an_umbrella_apps_test_profile_goes_over_the_top_level_one(tmp_path: Path) -> None:
