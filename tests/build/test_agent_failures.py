@@ -189,3 +189,21 @@ def test_a_parse_transform_the_agent_cannot_load_is_not_a_cached_result(tmp_path
         report = build(fresh.workspace, fresh.compiler)
         assert report.ok, report.diagnostics
         assert report.compiled == ["host"]
+
+
+def test_a_parse_transform_that_kills_its_compile_fails_only_that_module(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path / "killing", {
+        "killer.erl": transform("killer", "    exit(self(), kill),\n    Forms.\n"),
+        "target.erl": user_of("target", "killer"),
+        "bystander.erl": "-module(bystander).\n",
+    })
+    with Session(root, tmp_path / "cache") as s:
+        report = build(s.workspace, s.compiler)
+        (error,) = report.results["target"].errors
+        assert error.code == "Cagent_crash"
+        assert error.message.startswith("the compiler crashed while compiling src/target.erl: ")
+        assert "killed" in error.message
+        assert report.results["bystander"].ok and report.results["killer"].ok
+        assert build(s.workspace, s.compiler).compiled == ["target"]  # not a cached result
