@@ -231,8 +231,9 @@ def branch_with_edits(root: Path, project: GeneratedProject, files: int, work: P
     subprocess.run([*GIT, "push", "-q", "origin", "HEAD:other"], cwd=clone, check=True)
 
 
-def checkout(watch: Watch, root: Path, branch: str) -> None:
-    """`git checkout branch`, then the cycles until every file it changed was in one."""
+def checkout(watch: Watch, root: Path, branch: str) -> tuple[int, int]:
+    """`git checkout branch`, then the cycles until every file it changed was in one;
+    returns (files the checkout changed, cycles it took)."""
     differing = subprocess.run(
         [*GIT, "diff", "--name-only", "HEAD", branch], cwd=root, check=True,
         capture_output=True, text=True,
@@ -253,12 +254,14 @@ def checkout(watch: Watch, root: Path, branch: str) -> None:
           f"{ms(checked_out - start)}): {len(cycles)} cycle(s), {len(compiled)} compiled, "
           f"last event {ms(last_at - start)} after the checkout began")
     print(f"  {'':<44} last cycle's phases, ms: {last['timings_ms']}")
+    return len(differing), len(cycles)
 
 
 def bench_holo(
     project: GeneratedProject, cache: Path, edits: int, checkout_files: int, work: Path
-) -> tuple[float, float]:
-    """Returns the medians of save -> loaded and of the cycles' work after the debounce."""
+) -> tuple[float, float, list[tuple[int, int]]]:
+    """Returns the medians of save -> loaded and of the cycles' work after the debounce,
+    and (files, cycles) of each checkout."""
     modules = tested_modules(project)
     watch = Watch(project.root, cache, "--no-tests")
     try:
@@ -268,14 +271,14 @@ def bench_holo(
         latencies, events = edit_series(watch, project, modules, edits, None)
         print_series("save -> loaded (holo's runtime node)", latencies, events)
         branch_with_edits(project.root, project, checkout_files, work)
-        checkout(watch, project.root, "other")
-        checkout(watch, project.root, "master")
+        checkouts = [checkout(watch, project.root, "other"),
+                     checkout(watch, project.root, "master")]
         holo_mib, beam_mib = watch.memory()
         print(f"  peak memory: holo process {holo_mib:.0f} MiB, its BEAM nodes "
               f"{' + '.join(f'{m:.0f}' for m in beam_mib)} MiB "
               f"(total {holo_mib + sum(beam_mib):.0f} MiB)")
         work_s = [(e["timings_ms"]["total"] - e["timings_ms"]["detect"]) / 1e3 for e in events]
-        return quantiles(latencies)[0], statistics.median(work_s)
+        return quantiles(latencies)[0], statistics.median(work_s), checkouts
     finally:
         watch.stop()
 
@@ -367,7 +370,9 @@ def main() -> None:
         print(f"generated project: {len(project.modules)} modules, "
               f"{len(project.test_modules)} test modules; {os.cpu_count()} cores")
         print("holo watch:")
-        loaded, cycle_work = bench_holo(project, cache, args.edits, args.checkout, work)
+        loaded, cycle_work, checkouts = bench_holo(
+            project, cache, args.edits, args.checkout, work
+        )
         bench_holo_with_node(project, cache, max(5, args.edits // 2))
         # The earlier edits broke their modules' tests: undo them, so the tests pass again.
         for module, tweak in generated_tweaks.items():
@@ -384,6 +389,39 @@ def main() -> None:
         if tested is not None:
             print(f"rebar3 eunit / holo save -> tests done: {eunit_median / tested:.1f}x "
                   f"(medians, {ms(eunit_median)} / {ms(tested)})")
+        print_targets(args.modules, loaded, compile_median, checkouts)
+
+
+# The targets holo watch is held to on this 2-core machine.
+TARGET_MODULES = 1000
+TARGET_LOADED_S = 0.150
+TARGET_SPEEDUP = 20.0
+TARGET_CHECKOUT_FILES = 500
+
+
+def verdict(met: bool) -> str:
+    return "met" if met else "MISSED"
+
+
+def print_targets(
+    modules: int, loaded: float, compile_median: float, checkouts: list[tuple[int, int]]
+) -> None:
+    """Each target beside the figure measured for it, and whether it was met."""
+    print("targets:")
+    size = "" if modules >= TARGET_MODULES else (
+        f"  (on {modules} modules; the target is for {TARGET_MODULES})"
+    )
+    print(f"  median save -> loaded <= {TARGET_LOADED_S * 1e3:.0f} ms: {ms(loaded).strip()}  "
+          f"{verdict(loaded <= TARGET_LOADED_S)}{size}")
+    speedup = compile_median / loaded
+    print(f"  >= {TARGET_SPEEDUP:.0f}x faster than rebar3 compile for the same edit: "
+          f"{speedup:.1f}x  {verdict(speedup >= TARGET_SPEEDUP)}{size}")
+    for files, cycles in checkouts:
+        small = "" if files >= TARGET_CHECKOUT_FILES else (
+            f"  (a checkout of {files} files; the target is for {TARGET_CHECKOUT_FILES})"
+        )
+        print(f"  a {TARGET_CHECKOUT_FILES}-file git checkout in one cycle: {files} files in "
+              f"{cycles} cycle{'s' if cycles != 1 else ''}  {verdict(cycles == 1)}{small}")
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from holo.build.driver import BuildReport, build, modules_of
-from holo.build.loading import NodeLoader
+from holo.build.loading import LoadReport, NodeLoader
 from holo.diagnostics import Diagnostic, Severity
 from holo.errors import UserError
 from holo.inputs import project_model
@@ -56,12 +56,15 @@ class TestOutcome:
     passed: int = 0
     failed: list[str] = field(default_factory=list)
     failures: list[TestFailure] = field(default_factory=list)
+    load_problems: list[str] = field(default_factory=list)  # code a test replaced, put back
 
 
 class TestPhase(Protocol):
-    """Runs the tests a build can affect, in the runtime node, and says how they went."""
+    """Loads the test build into the runtime node, and runs the tests it can affect there."""
 
-    def __call__(self, session: Session, report: BuildReport) -> TestOutcome: ...
+    def load(self, session: Session, report: BuildReport, removed: set[str]) -> LoadReport: ...
+
+    def run(self, session: Session, report: BuildReport) -> TestOutcome: ...
 
 
 @dataclass
@@ -209,9 +212,13 @@ class Cycle:
                 time.sleep(0.002)
                 check()
             modules = set(runtime_report.modules)
-            local = self.loader.sync(
-                runtime_report.binaries, self.known_modules - modules, force=self.options.force
-            )
+            removed = self.known_modules - modules
+            if self.run_tests is not None:  # the runtime node runs the test build
+                local = self.run_tests.load(self.session, runtime_report, removed)
+            else:
+                local = self.loader.sync(
+                    runtime_report.binaries, removed, force=self.options.force
+                )
             self.known_modules = modules
             remote, remote_problems = self.remote.sync(
                 self.targets, report.binaries, force=self.options.force
@@ -225,7 +232,8 @@ class Cycle:
         if self.run_tests is not None:
             check()
             with _Phase(timings, "tests"):
-                tests = self.run_tests(self.session, runtime_report)
+                tests = self.run_tests.run(self.session, runtime_report)
+            pending.load_problems.extend(tests.load_problems)
 
         found = own | _compiler_diagnostics(reports, own)
         error_files: dict[str, int] = {}
