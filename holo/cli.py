@@ -84,12 +84,23 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
     except Exception as e:  # the user gets one line; the log gets the traceback
         logging.getLogger("holo").error("internal error\n%s", traceback.format_exc())
+        if _is_erlang_setup_problem(e):
+            print(f"holo {args.command}: {e}", file=sys.stderr)
+            return EXIT_USAGE
         print(
             f"holo {args.command}: internal error: {type(e).__name__}: {e} "
             f"(details in {_log_file()})",
             file=sys.stderr,
         )
         return EXIT_USAGE
+
+
+def _is_erlang_setup_problem(error: Exception) -> bool:
+    """Erlang/OTP could not be run as holo needs it (erlc missing, the VM would not start):
+    a problem of the machine, said in one line like a usage error, not a holo bug."""
+    from holo.beam.errors import BeamStartError  # only on this path: it is not free
+
+    return isinstance(error, BeamStartError)
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ cache layout and one salt.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import tempfile
@@ -21,6 +22,8 @@ from holo.engine import Database, DiskStore, default_cache_dir
 from holo.errors import UserError
 from holo.project.otp import locate_otp
 from holo.project.workspace import Workspace
+
+log = logging.getLogger(__name__)
 
 if TYPE_CHECKING:  # imported when first used: `holo check` opens the store and no node
     from holo.beam.node import BeamNode
@@ -99,10 +102,18 @@ class Session:
         roles = ("agent", "runtime") if agent else ("runtime",)
         for role in roles:
             starter = threading.Thread(
-                target=getattr, args=(self, role), name=f"holo-start-{role}", daemon=True
+                target=self._start_quietly, args=(role,), name=f"holo-start-{role}", daemon=True
             )
             starter.start()
             self._starters.append(starter)
+
+    def _start_quietly(self, role: str) -> None:
+        """Start a node ahead of need. A failure is not reported here: the first real use
+        of the node tries again, in the thread that needs it, and reports it there."""
+        try:
+            getattr(self, role)
+        except Exception:
+            log.debug("starting the %s node ahead of need failed", role, exc_info=True)
 
     def _log_path(self, role: str) -> Path:
         return self.cache_dir / "logs" / f"{role}-{os.getpid()}.log"

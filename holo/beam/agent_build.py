@@ -109,8 +109,12 @@ def _compile(sources: dict[str, bytes], building: Path, erlc: str) -> None:
     for name, data in sources.items():
         (src / name).write_bytes(data)
     try:
+        # Relative paths from inside the build directory: erlc strips its working
+        # directory from the front of an absolute path as a string, so from a cwd of
+        # /tmp/p it cannot find /tmp/p-cache/... (OTP 25).
         result = subprocess.run(
-            [erlc, "-o", str(ebin), *sorted(str(src / name) for name in sources)],
+            [erlc, "-o", "ebin", *sorted(f"src/{name}" for name in sources)],
+            cwd=building,
             capture_output=True,
             text=True,
             check=False,

@@ -53,6 +53,18 @@ def test_a_build_is_made_once_and_reused(tmp_path: Path) -> None:
     assert [p.name for p in (tmp_path / "agent").iterdir()] == [ebin.parent.name]
 
 
+def test_a_cache_beside_the_working_directory_builds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # erlc strips its working directory from the front of an absolute path as a
+    # string: from /x/proj it looks for /x/proj-cache/... as "-cache/...".
+    project = tmp_path / "proj"
+    project.mkdir()
+    monkeypatch.chdir(project)
+    ebin = ensure_agent_ebin(tmp_path / "proj-cache")
+    assert (ebin / "holo_agent.beam").is_file()
+
+
 def test_two_processes_building_at_once_both_get_a_complete_build(tmp_path: Path) -> None:
     script = f"from holo.beam import ensure_agent_ebin; print(ensure_agent_ebin({str(tmp_path)!r}))"
     builders = [

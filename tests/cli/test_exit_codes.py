@@ -142,3 +142,21 @@ def test_jobs_must_be_at_least_one(tmp_path: Path) -> None:
     assert result.returncode == 2
     assert "at least one compile must run at a time, not 0" in result.stderr
     assert not (root / "_build").exists()
+
+
+@pytest.mark.parametrize("command", ["build", "test"])
+def test_a_node_that_cannot_be_built_is_one_line_not_a_traceback(
+    command: str, tmp_path: Path
+) -> None:
+    # erl is found but erlc is not: holo's agent cannot be compiled into a fresh cache.
+    # The nodes are started ahead of need in threads, which must not print tracebacks.
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    erl = subprocess.run(["which", "erl"], capture_output=True, text=True).stdout.strip()
+    (bin_dir / "erl").symlink_to(erl)
+    env = {**os.environ, "PATH": str(bin_dir)}
+    result = holo(command, str(project(tmp_path / "p")), "--cache-dir", str(tmp_path / "c"),
+                  env=env)
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert "erlc" in line and "internal error" not in line, line
