@@ -38,6 +38,16 @@ def test_loading_the_code_a_node_already_runs_changes_nothing(node: BeamNode) ->
     assert apply(node, "same", "v") == 2
 
 
+def test_code_that_differs_only_in_its_attributes_is_loaded(node: BeamNode) -> None:
+    # The module md5 leaves attributes out: -vsn alone must still reach the node.
+    body = "-export([v/0]).\nv() -> 1.\n"
+    v1 = compile_module(node, "vsned", '-vsn("1").\n' + body)
+    v2 = compile_module(node, "vsned", '-vsn("2").\n' + body)
+    assert node.load({"vsned": v1}).status("vsned") is LoadStatus.LOADED
+    assert node.load({"vsned": v2}).status("vsned") is LoadStatus.LOADED
+    assert apply(node, "vsned", "module_info", "attributes") == [("vsn", [ord("2")])]
+
+
 def test_modules_of_one_load_arrive_together(node: BeamNode) -> None:
     caller_v1 = compile_module(node, "pair_a", "-export([v/0]).\nv() -> {a1, pair_b:v()}.\n")
     callee_v1 = compile_module(node, "pair_b", "-export([v/0]).\nv() -> b1.\n")

@@ -108,12 +108,20 @@ load_on(Target, Modules, Force) ->
      || {M, _, Check} <- Checked].
 
 %% Whether the target already runs exactly this code: then there is nothing to load.
+%% The module's md5 covers its code but not its attributes, and a new -vsn or a
+%% changed custom attribute changes what module_info(attributes) tells a
+%% program: both must be equal.
 running(Target, Module, Beam) ->
-    case beam_lib:md5(Beam) of
-        {ok, {Module, Md5}} ->
+    case {beam_lib:md5(Beam), beam_lib:chunks(Beam, [attributes])} of
+        {{ok, {Module, Md5}}, {ok, {Module, [{attributes, Attributes}]}}} ->
             case catch rcall(Target, erlang, get_module_info, [Module, md5]) of
-                Md5 -> true;
-                _ -> false
+                Md5 ->
+                    case catch rcall(Target, erlang, get_module_info, [Module, attributes]) of
+                        Attributes -> true;
+                        _ -> false
+                    end;
+                _ ->
+                    false
             end;
         _ ->
             false
