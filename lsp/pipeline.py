@@ -50,6 +50,7 @@ from holo.inputs import file_text
 from holo.lsp.project import MAX_ANALYSED_BYTES, file_profile, visible_files
 from holo.lsp.symbols import file_symbols
 from holo.project.workspace import Workspace
+from holo.queries.codes import DOCUMENT_TOO_LARGE
 from holo.queries.interface import module_interface
 from holo.queries.module_diagnostics import module_diagnostics
 from holo.queries.project_check import profile_of
@@ -121,7 +122,7 @@ def too_large_diagnostic(key: str, size: int) -> Diagnostic:
         f"{MAX_ANALYSED_BYTES // 2**20} MB as they are typed, so it is not checked, "
         "and builds use the file on disk"
     )
-    return Diagnostic(key, 0, 0, 0, 0, Severity.WARNING, "H0101", "holo", message)
+    return Diagnostic(key, 0, 0, 0, 0, Severity.WARNING, DOCUMENT_TOO_LARGE, "holo", message)
 
 
 def encode_text(text: str) -> bytes:

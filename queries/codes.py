@@ -8,6 +8,8 @@ H0100  error     syntax error: an unexpected or a missing token
 H0101  error     the file cannot be read as source: not UTF-8 and not declared
                  Latin-1, or too large to analyse
 H0102  error     no module definition: the .erl file has no ``-module`` (empty files too)
+H0103  warning   an open document too large to check as it is typed (the language
+                 server checks the file on disk instead)
 H0200  error     an ``-include``/``-include_lib`` file cannot be found
 H0201  error     a macro is used that is not defined (or not with that many arguments)
 H0202  error     a record is used that is not defined (before the use)
@@ -46,6 +48,7 @@ from holo.queries.source import Range
 SYNTAX_ERROR = "H0100"
 UNREADABLE = "H0101"
 NO_MODULE = "H0102"
+DOCUMENT_TOO_LARGE = "H0103"
 UNRESOLVED_INCLUDE = "H0200"
 UNDEFINED_MACRO = "H0201"
 UNDEFINED_RECORD = "H0202"

@@ -62,7 +62,7 @@ async def test_5_mb_documents_are_not_analysed_and_the_rest_stays_responsive(
     assert square.range.start == editor.position(geometry, "square(N) ->")
     for uri in (noise, big):
         (too_large,) = await editor.diagnostics(uri, 1)
-        assert too_large.code == "H0101"
+        assert too_large.code == "H0103"
         assert too_large.severity == types.DiagnosticSeverity.Warning
         assert "holo checks documents up to 2 MB as they are typed" in too_large.message
         assert await editor.definition(uri, types.Position(line=3, character=2)) == []
