@@ -105,6 +105,15 @@ def _names(names: list[str]) -> str:
     return f"{shown} (and {more} more)" if more > 0 else shown
 
 
+def _changed(paths: list[str]) -> str:
+    if not paths:
+        return "no change"
+    if len(paths) <= FILES_SHOWN:
+        return f"changed {', '.join(paths)}"
+    shown = ", ".join(paths[:FILES_SHOWN])
+    return f"changed {len(paths)} files: {shown} (and {len(paths) - FILES_SHOWN} more)"
+
+
 def _plural(n: int, word: str) -> str:
     return f"{n} {word}" if n == 1 else f"{n} {word}s"
 
@@ -164,12 +173,12 @@ class HumanDisplay:
         self._set_status(f"building {_plural(paths, 'change')}…")
 
     def cycle(self, result: CycleResult) -> None:
-        self._block(result, title=", ".join(result.changed) or "no change")
+        self._block(result, title=_changed(result.changed))
         self._flush()
 
     def error(self, message: str, changed: list[str]) -> None:
         if changed:
-            self._line(f"changed {', '.join(changed)}")
+            self._line(_changed(changed))
         self._line(f"error: {message}", "bold red")
         self._flush()
 
@@ -187,9 +196,9 @@ class HumanDisplay:
         self.modules, self.errors = r.modules, r.errors
         if title is not None:
             if self.live:
-                self.console.rule(f"[bold]{title}", align="left")
+                self.console.rule(f"[bold]{title}", align="left", characters="─")
             else:
-                self._line(f"changed {title}")
+                self._line(title)
         for d in r.diagnostics:
             self._line(excerpt(self.root, d), "red" if d.severity is Severity.ERROR else "yellow")
         if r.compiled:

@@ -113,7 +113,7 @@ class WatchLoop:
         try:
             started = time.perf_counter()
             first = self._run_cycle([], started, supersedable=False)
-            self.display.ready(first or self._failed_result(started))
+            self._guarded(self.display.ready, first or self._failed_result(started))
             self._persist()
             while not self.stop.is_set() and self.watcher_stopped is None:
                 try:

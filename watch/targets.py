@@ -8,16 +8,14 @@ build, so a typo costs one line, not a build.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from holo.beam.node import default_cookie
+from holo.beam.node import check_node_name, default_cookie
 from holo.errors import UserError
 from holo.inputs import HoloSettings
 
 # An atom holds at most 255 characters; the agent turns both into atoms.
 MAX_ATOM = 255
-NODE_NAME = re.compile(r"[^@\s]+@[^@\s]+")
 
 
 @dataclass(frozen=True)
@@ -30,7 +28,11 @@ NO_TARGETS = Targets()
 
 
 def node_name_problem(name: str) -> str | None:
-    if not NODE_NAME.fullmatch(name) or len(name) > MAX_ATOM:
+    try:
+        check_node_name(name)
+    except UserError as e:
+        return str(e)
+    if len(name) > MAX_ATOM or any(c.isspace() for c in name):
         return f"{name!r} is not an Erlang node name (name@host)"
     return None
 

@@ -86,7 +86,7 @@ def test_plain_output_shows_a_block_per_cycle_with_errors_loads_and_failures(
     assert not any(ANSI.search(line) for line in first + broken + elsewhere + fixed)
 
 
-def test_loaded_modules_are_named_up_to_a_bound(
+def test_changed_files_and_loaded_modules_are_named_up_to_a_bound(
     shop: Path, start_watch: Callable[..., HoloWatch]
 ) -> None:
     watch = start_watch(shop, json_output=False)
@@ -97,6 +97,8 @@ def test_loaded_modules_are_named_up_to_a_bound(
     for name in names:
         (shop / "src" / f"{name}.erl").write_text(f"-module({name}).\n")
     block = watch.block()
+    first_five = ", ".join(f"src/{name}.erl" for name in names[:5])
+    assert block[0] == f"changed 15 files: {first_five} (and 10 more)"
     loaded = next(line for line in block if line.startswith("loaded "))
     assert loaded == f"loaded 15: {' '.join(names[:12])} (and 3 more)"
 
