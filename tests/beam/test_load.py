@@ -46,6 +46,11 @@ def test_code_that_differs_only_in_its_attributes_is_loaded(node: BeamNode) -> N
     assert node.load({"vsned": v1}).status("vsned") is LoadStatus.LOADED
     assert node.load({"vsned": v2}).status("vsned") is LoadStatus.LOADED
     assert apply(node, "vsned", "module_info", "attributes") == [("vsn", [ord("2")])]
+    # Attributes in another order than the BEAM chunk keeps them (sorted): unchanged.
+    both = "-behaviour(gen_server).\n-my_attr(1).\n-behaviour(supervisor).\n" + body
+    v3 = compile_module(node, "vsned", both)
+    assert node.load({"vsned": v3}).status("vsned") is LoadStatus.LOADED
+    assert node.load({"vsned": v3}).status("vsned") is LoadStatus.UNCHANGED
 
 
 def test_modules_of_one_load_arrive_together(node: BeamNode) -> None:

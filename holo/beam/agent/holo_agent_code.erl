@@ -117,7 +117,8 @@ running(Target, Module, Beam) ->
             case catch rcall(Target, erlang, get_module_info, [Module, md5]) of
                 Md5 ->
                     case catch rcall(Target, erlang, get_module_info, [Module, attributes]) of
-                        Attributes -> true;
+                        Running when is_list(Running) ->
+                            same_attributes(Running, Attributes);
                         _ -> false
                     end;
                 _ ->
@@ -126,6 +127,18 @@ running(Target, Module, Beam) ->
         _ ->
             false
     end.
+
+%% beam_lib merges the values of attributes of one name and sorts them by name;
+%% module_info lists each attribute as the source wrote it.
+same_attributes(A, B) -> merged(A) =:= merged(B).
+
+merged(Attributes) ->
+    Grouped = lists:foldl(fun({Name, Values}, Acc) when is_list(Values) ->
+                                  maps:update_with(Name, fun(Vs) -> Vs ++ Values end, Values, Acc);
+                             ({Name, Value}, Acc) ->
+                                  maps:update_with(Name, fun(Vs) -> Vs ++ [Value] end, [Value], Acc)
+                          end, #{}, Attributes),
+    lists:sort([{Name, lists:sort(Vs)} || {Name, Vs} <- maps:to_list(Grouped)]).
 
 ready_for(Target, Module, Force) ->
     Refusal = case Target of
