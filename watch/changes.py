@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,45 +55,69 @@ class ChangeBatch:
 
 
 class ProjectFilter:
-    """watchfiles filter: the project's relevant files, minus build output, VCS, editor debris."""
+    """watchfiles filter: the project's relevant files, minus build output, VCS, editor debris.
 
-    def __init__(self, root: Path, ignored: tuple[Path, ...] = ()) -> None:
+    Relevant: sources, headers and configuration under the root; the data files
+    tests read (``is_data``, asked of a project-relative path: fixtures under
+    test/, priv/ files); and the headers directly in ``header_dirs``, include
+    directories outside the project whose headers are inputs too.
+    """
+
+    def __init__(
+        self,
+        root: Path,
+        ignored: tuple[Path, ...] = (),
+        *,
+        is_data: Callable[[str], bool] | None = None,
+        header_dirs: tuple[Path, ...] = (),
+    ) -> None:
         self.root = root.resolve()
         self.ignored = tuple(p.resolve() for p in ignored)
+        self.is_data = is_data
+        self.header_dirs = tuple(p.resolve() for p in header_dirs)
 
     def __call__(self, change: watchfiles.Change, path: str) -> bool:
         return self.is_relevant(Path(path))
 
     def is_relevant(self, path: Path) -> bool:
         name = path.name
-        # A directory moved in or out holds sources too; a deleted one can only
-        # be told by its lack of a suffix. The Workspace sorts out the rest.
-        maybe_directory = "." not in name and not path.is_file()
-        if not (name in RELEVANT_NAMES or name.endswith(RELEVANT_SUFFIXES) or maybe_directory):
-            return False
         if EDITOR_DEBRIS.search(name):
             return False
+        if name.endswith(".hrl") and path.parent in self.header_dirs:
+            return True
         try:
             relative = path.relative_to(self.root)
         except ValueError:
             return False
         if any(part in IGNORED_DIRS for part in relative.parts[:-1]):
             return False
-        return not any(path == p or p in path.parents for p in self.ignored)
+        if any(path == p or p in path.parents for p in self.ignored):
+            return False
+        # A directory moved in or out holds sources too; a deleted one can only
+        # be told by its lack of a suffix. The Workspace sorts out the rest.
+        maybe_directory = "." not in name and not path.is_file()
+        if name in RELEVANT_NAMES or name.endswith(RELEVANT_SUFFIXES) or maybe_directory:
+            return True
+        return self.is_data is not None and self.is_data(relative.as_posix())
 
 
 def change_batches(
     root: Path,
     *,
     ignored: tuple[Path, ...] = (),
+    is_data: Callable[[str], bool] | None = None,
+    header_dirs: tuple[Path, ...] = (),
     stop: threading.Event | None = None,
     step_ms: int = STEP_MS,
     debounce_ms: int = DEBOUNCE_MS,
 ) -> Iterator[ChangeBatch]:
-    """Yield one batch per burst of relevant changes under root, until ``stop`` is set."""
-    project_filter = ProjectFilter(root, ignored)
+    """Yield one batch per burst of relevant changes under root (and in ``header_dirs``,
+    not recursively), until ``stop`` is set."""
+    header_dirs = tuple(d for d in header_dirs if d.is_dir())
+    project_filter = ProjectFilter(root, ignored, is_data=is_data, header_dirs=header_dirs)
     for changes in watchfiles.watch(
         root,
+        *header_dirs,
         watch_filter=project_filter,
         step=step_ms,
         debounce=debounce_ms,

@@ -216,10 +216,15 @@ class WatchLoop:
 
     def _watch(self) -> None:
         root = self.session.project_root
+        workspace = self.session.workspace
         ignored = (self.session.cache_dir, root / "_build")
         try:
+            # Include directories outside the project are those of the start: a
+            # rebar.config edit that names another one takes a restart to watch it.
             for batch in change_batches(
-                root, ignored=ignored, stop=self.stop, step_ms=WATCH_STEP_MS
+                root, ignored=ignored, stop=self.stop, step_ms=WATCH_STEP_MS,
+                is_data=lambda rel: workspace.project.is_data_file(rel),
+                header_dirs=workspace.external_include_dirs,
             ):
                 self.items.put((batch, time.perf_counter()))
         except Exception as e:

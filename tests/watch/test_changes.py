@@ -127,3 +127,41 @@ def test_the_filter_keeps_only_relevant_project_files(tmp_path: Path) -> None:
     assert not f.is_relevant(tmp_path / "src" / ".#a.erl")
     assert not f.is_relevant(tmp_path.parent / "elsewhere.erl")
     assert not f.is_relevant(tmp_path / "apps" / "x" / "_build" / "y.erl")
+
+
+def test_data_files_and_outside_headers_are_relevant(tmp_path: Path) -> None:
+    root, shared = tmp_path / "proj", tmp_path / "shared"
+    root.mkdir()
+    shared.mkdir()
+    f = ProjectFilter(root, is_data=lambda rel: rel.startswith("test/fixtures/"),
+                      header_dirs=(shared,))
+    assert f.is_relevant(root / "test" / "fixtures" / "order.json")
+    assert not f.is_relevant(root / "docs" / "notes.txt")
+    assert not f.is_relevant(root / "test" / "fixtures" / "order.json~")
+    assert f.is_relevant(shared / "defs.hrl")
+    assert not f.is_relevant(shared / "nested" / "defs.hrl")
+    assert not f.is_relevant(shared / "defs.erl")
+
+
+def test_a_changed_header_outside_the_project_is_reported(tmp_path: Path) -> None:
+    root, shared = tmp_path / "proj", tmp_path / "shared"
+    (root / "src").mkdir(parents=True)
+    shared.mkdir()
+    header = shared / "defs.hrl"
+    header.write_text("-define(X, 1).\n")
+    batches: queue.Queue[ChangeBatch] = queue.Queue()
+    stop = threading.Event()
+
+    def run() -> None:
+        for batch in change_batches(root, header_dirs=(shared,), stop=stop):
+            batches.put(batch)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    time.sleep(0.3)
+    try:
+        header.write_text("-define(X, 2).\n")
+        assert header in batches.get(timeout=10).paths
+    finally:
+        stop.set()
+        thread.join(5)
