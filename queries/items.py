@@ -80,7 +80,7 @@ class Refs:
 NO_REFS = Refs()
 
 
-@record("holo.item.Clause")
+@record("holo.item.Clause", remember=True)
 @dataclass(frozen=True)
 class Clause:
     """One function clause (tree-sitter-erlang gives each clause its own form).
@@ -103,7 +103,7 @@ class Clause:
     has_error: bool
 
 
-@record("holo.item.Define")
+@record("holo.item.Define", remember=True)
 @dataclass(frozen=True)
 class Define:
     name: str
@@ -158,7 +158,7 @@ class Include:
     range: Span
 
 
-@record("holo.item.Record")
+@record("holo.item.Record", remember=True)
 @dataclass(frozen=True)
 class Record:
     name: str
@@ -169,7 +169,7 @@ class Record:
     name_range: Span
 
 
-@record("holo.item.Attribute")
+@record("holo.item.Attribute", remember=True)
 @dataclass(frozen=True)
 class Attribute:
     """A module attribute. ``kind`` says which, and which fields mean what:

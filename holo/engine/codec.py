@@ -18,6 +18,8 @@ import dataclasses
 import enum
 import hashlib
 import struct
+import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -33,11 +35,17 @@ class CodecError(ValueError):
     """A value that cannot be encoded, or bytes that are not a valid encoding."""
 
 
-def record(tag: str) -> Callable[[type[T]], type[T]]:
+def record(tag: str, *, remember: bool = False) -> Callable[[type[T]], type[T]]:
     """Register a frozen dataclass or Enum so it can be encoded and decoded.
 
     The tag is part of the encoding: keep it stable, and change it (or the
     owning query's version) when the fields change meaning.
+
+    ``remember``: keep the encodings of recently encoded instances, by
+    identity, and reuse them when the same object is encoded again (values
+    handed on unchanged from one revision to the next). Only for frozen
+    dataclasses whose fields hold nothing mutable (no lists, dicts or
+    non-frozen records, at any depth): the instance's encoding never changes.
     """
 
     def register(cls: type[T]) -> type[T]:
@@ -45,11 +53,51 @@ def record(tag: str) -> Callable[[type[T]], type[T]]:
             raise ValueError(f"codec tag {tag!r} is registered twice")
         if not (dataclasses.is_dataclass(cls) or issubclass(cls, enum.Enum)):
             raise TypeError(f"{cls.__name__} must be a dataclass or an Enum to be a record")
+        if remember:
+            params = getattr(cls, "__dataclass_params__", None)
+            if params is None or not params.frozen:
+                raise TypeError(f"{cls.__name__} must be a frozen dataclass to remember encodings")
+            _REMEMBERED.add(cls)
         _RECORDS[tag] = cls
         _RECORD_TAGS[cls] = tag
         return cls
 
     return register
+
+
+# Encodings of instances of the ``remember`` records, by id(). Each entry holds
+# the object itself, so its id cannot be reused while the entry lives. Bounded:
+# an evicted object is encoded again when next seen.
+REMEMBERED_ENCODINGS = 40_000
+
+_REMEMBERED: set[type] = set()
+_remembered_lock = threading.Lock()
+_remembered: OrderedDict[int, tuple[Any, bytes]] = OrderedDict()
+
+
+def _remembered_encoding(value: Any) -> bytes:
+    key = id(value)
+    with _remembered_lock:
+        entry = _remembered.get(key)
+        if entry is not None:
+            _remembered.move_to_end(key)
+            return entry[1]
+    out: list[bytes] = []
+    _encode_record(value, out)
+    data = b"".join(out)
+    with _remembered_lock:
+        _remembered[key] = (value, data)
+        while len(_remembered) > REMEMBERED_ENCODINGS:
+            _remembered.popitem(last=False)
+    return data
+
+
+def _encode_record(value: Any, out: list[bytes]) -> None:
+    tag = _RECORD_TAGS[type(value)].encode()
+    fields = dataclasses.fields(value)
+    out.append(b"r" + _length(len(tag)) + tag + _length(len(fields)))
+    for field in fields:
+        _encode(getattr(value, field.name), out)
 
 
 def _length(n: int) -> bytes:
@@ -66,15 +114,14 @@ def _encode(value: Any, out: list[bytes]) -> None:
     elif value is False:
         out.append(b"F")
     elif cls in _RECORD_TAGS:
-        tag = _RECORD_TAGS[cls].encode()
-        if isinstance(value, enum.Enum):
+        if cls in _REMEMBERED:
+            out.append(_remembered_encoding(value))
+        elif isinstance(value, enum.Enum):
+            tag = _RECORD_TAGS[cls].encode()
             out.append(b"e" + _length(len(tag)) + tag)
             _encode(value.value, out)
         else:
-            fields = dataclasses.fields(value)
-            out.append(b"r" + _length(len(tag)) + tag + _length(len(fields)))
-            for field in fields:
-                _encode(getattr(value, field.name), out)
+            _encode_record(value, out)
     elif cls is int:
         out.append(b"i%d;" % value)
     elif cls is str:

@@ -58,6 +58,39 @@ def test_codec_rejects_malformed_bytes_with_a_codec_error(data: bytes) -> None:
         codec.decode(data)
 
 
+@record("test.Remembered", remember=True)
+@dataclass(frozen=True)
+class Remembered:
+    x: int
+    inner: tuple[Point, ...]
+
+
+def test_remembered_encodings_stay_those_of_their_own_objects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A small capacity evicts entries, and CPython reuses a freed object's id:
+    # an encoding must never be taken for another object that got the same id.
+    monkeypatch.setattr(codec, "REMEMBERED_ENCODINGS", 8)
+    for generation in range(5):
+        values = [Remembered(i * generation, (Point(i, str(generation)),)) for i in range(30)]
+        for value in values:
+            first = codec.encode(value)
+            assert codec.encode(value) == first  # the remembered one
+            assert codec.decode(first) == value
+            assert first == codec.encode(Remembered(value.x, value.inner))  # a fresh equal one
+        assert codec.decode(codec.encode(tuple(values))) == tuple(values)
+        del values
+
+
+def test_only_frozen_dataclasses_may_remember_encodings() -> None:
+    @dataclass
+    class Mutable:
+        x: int
+
+    with pytest.raises(TypeError, match="frozen"):
+        record("test.Mutable", remember=True)(Mutable)
+
+
 def test_codec_refuses_types_it_cannot_rebuild() -> None:
     with pytest.raises(codec.CodecError, match="cannot encode"):
         codec.encode(object())
