@@ -9,8 +9,15 @@ from holo.inputs import file_text
 from holo.queries import codes
 from holo.queries.items import ItemTree, unpack
 from holo.queries.lower import lower
+from holo.queries.lowered_forms import LoweredForms
+from holo.queries.reparse import RecentTrees
 from holo.queries.stored import stored
 from holo.queries.syntax import ParsedFile
+
+# Per process, so an edit re-parses and re-lowers only what it changed: the
+# files' last syntax trees, and the forms lowered recently.
+RECENT_TREES = RecentTrees()
+LOWERED_FORMS = LoweredForms()
 
 
 @stored(version=2)
@@ -19,7 +26,7 @@ def item_tree(db: Any, path: str) -> ItemTree | None:
     raw = file_text(db, path)
     if raw is None:
         return None
-    return lower(ParsedFile(path, raw))
+    return lower(ParsedFile(path, raw, RECENT_TREES), LOWERED_FORMS)
 
 
 @stored(version=1)

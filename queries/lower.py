@@ -4,6 +4,10 @@ One walk per form collects everything later layers need: the token
 fingerprint, calls, macro and record uses, and for clauses which variables a
 pattern binds. The walks use an explicit stack: deeply nested code must not
 exhaust Python's recursion limit.
+
+Given a :class:`LoweredForms` memo, a form lowered before (same bytes, same
+first column) is taken from it instead, its positions moved to where the
+form is now: after an edit only the forms the edit touched are lowered.
 """
 
 from __future__ import annotations
@@ -37,6 +41,7 @@ from holo.queries.items import (
     Undef,
     span,
 )
+from holo.queries.lowered_forms import FormKey, Lowered, LoweredForms
 from holo.queries.syntax import MAYBE_PLACEHOLDER, ParsedFile, syntax_problems
 
 _LITERAL_TYPES = frozenset(("atom", "integer", "string", "char", "float"))
@@ -196,21 +201,34 @@ def _digest(*parts: bytes) -> bytes:
     return h.digest()
 
 
+# Up to this many forms to lower (the rest known from before), each gets its own
+# capture query; more, and one query over the whole file is cheaper.
+_PER_FORM_CAPTURES = 8
+
+# The ItemTree's item tuples, in field order.
+_KIND_ORDER = ("clause", "define", "undef", "cond", "include", "record", "attr")
+
+
+class _Pending:
+    """A form not lowered before: its handler, node, and memo key (None: not memoised)."""
+
+    __slots__ = ("handler", "form", "key")
+
+    def __init__(self, handler: Any, form: Node, key: FormKey | None) -> None:
+        self.handler = handler
+        self.form = form
+        self.key = key
+
+
 class Lowerer:
     """Lowers one parsed file. Use :func:`lower`."""
 
-    def __init__(self, parsed: ParsedFile) -> None:
+    def __init__(self, parsed: ParsedFile, memo: LoweredForms | None = None) -> None:
         self.parsed = parsed
+        self.memo = memo
         self.src = parsed.source
-        self.captures = _Captures(parsed.root)
-        self.forms: list[str] = []
-        self.clauses: list[Clause] = []
-        self.defines: list[Define] = []
-        self.undefs: list[Undef] = []
-        self.conditionals: list[Conditional] = []
-        self.includes: list[Include] = []
-        self.records: list[Record] = []
-        self.attributes: list[Attribute] = []
+        self.captures: _Captures  # of the file, or of the form being lowered
+        self.produced: list[tuple[str, Any]] = []  # (form letter, item) of the current form
 
     # ------------------------------------------------------------ tokens
 
@@ -462,33 +480,66 @@ class Lowerer:
     # ------------------------------------------------------------- forms
 
     def lower(self) -> ItemTree:
-        root = self.parsed.root
-        for form in root.children:
+        parsed = self.parsed
+        root = parsed.root
+        src, lines, renamed = self.src, parsed.lines, parsed.maybe_renamed
+        forms = root.children
+        last = len(forms) - 1
+        found: list[Lowered | _Pending] = []
+        fresh = 0
+        memo = self.memo
+        for i, form in enumerate(forms):
             handler = _FORM_HANDLERS.get(form.type)
-            if handler is not None:
-                handler(self, form)
-        end = self.parsed.lines.end_point()
+            if handler is None:
+                continue
+            key: FormKey | None = None
+            if memo is not None and not (
+                form.has_error
+                or (i > 0 and forms[i - 1].has_error)
+                or (i < last and forms[i + 1].has_error)
+            ):
+                row, column = form.start_point
+                key = (
+                    form.type,
+                    src[form.start_byte : form.end_byte],
+                    lines.column(row, column),
+                    renamed,
+                )
+                known = memo.lookup(key, row)
+                if known is not None:
+                    found.append(known)
+                    continue
+            found.append(_Pending(handler, form, key))
+            fresh += 1
+        # One query over the file finds the nodes of interest fastest; for the few
+        # forms an edit changed, a query over each of them.
+        whole_file = _Captures(root) if fresh > _PER_FORM_CAPTURES else None
+        letters: list[str] = []
+        items: dict[str, list[Any]] = {letter: [] for letter in FORM_LETTERS.values()}
+        for entry in found:
+            if isinstance(entry, _Pending):
+                self.captures = whole_file or _Captures(entry.form)
+                self.produced = []
+                entry.handler(self, entry.form)
+                lowered = tuple(self.produced)
+                if memo is not None and entry.key is not None:
+                    memo.remember(entry.key, entry.form.start_point[0], lowered)
+            else:
+                lowered = entry
+            for letter, item in lowered:
+                letters.append(letter)
+                items[letter].append(item)
         return ItemTree(
-            self.parsed.path,
-            "".join(self.forms),
-            tuple(self.clauses),
-            tuple(self.defines),
-            tuple(self.undefs),
-            tuple(self.conditionals),
-            tuple(self.includes),
-            tuple(self.records),
-            tuple(self.attributes),
+            parsed.path,
+            "".join(letters),
+            *(tuple(items[FORM_LETTERS[kind]]) for kind in _KIND_ORDER),
             root.has_error,
-            end,
-            tuple(
-                (code, span(where), message)
-                for code, where, message in syntax_problems(self.parsed)
-            ),
+            lines.end_point(),
+            tuple((code, span(where), message) for code, where, message in syntax_problems(parsed)),
         )
 
-    def _add(self, kind: str, items: list[Any], item: Any) -> None:
-        self.forms.append(FORM_LETTERS[kind])
-        items.append(item)
+    def _add(self, kind: str, item: Any) -> None:
+        self.produced.append((FORM_LETTERS[kind], item))
 
     def _attribute(
         self,
@@ -501,7 +552,7 @@ class Lowerer:
         refs: Refs | None = None,
     ) -> None:
         attribute = Attribute(kind, name, arity, entries, text, refs or Refs(), self.range(node))
-        self._add("attr", self.attributes, attribute)
+        self._add("attr", attribute)
 
     def fun_decl(self, node: Node) -> None:
         clause = node.child_by_field_name("clause")
@@ -525,7 +576,6 @@ class Lowerer:
         )
         self._add(
             "clause",
-            self.clauses,
             Clause(
                 self.atom(name_node),
                 arity,
@@ -614,12 +664,12 @@ class Lowerer:
             param_calls,
             tuple(heads),
         )
-        self._add("define", self.defines, define)
+        self._add("define", define)
 
     def pp_undef(self, node: Node) -> None:
         name = self.name_of(node.child_by_field_name("name"))
         if name is not None:
-            self._add("undef", self.undefs, Undef(name, self.range(node)))
+            self._add("undef", Undef(name, self.range(node)))
 
     def _conditional(self, node: Node, kind: str) -> None:
         name: str | None = None
@@ -629,7 +679,7 @@ class Lowerer:
         elif kind in ("if", "elif"):
             cond = node.child_by_field_name("cond")
             expr = self.condition(cond) if cond is not None else ("unknown", "")
-        self._add("cond", self.conditionals, Conditional(kind, name, expr, self.range(node)))
+        self._add("cond", Conditional(kind, name, expr, self.range(node)))
 
     def condition(self, node: Node, depth: int = 0) -> CondExpr:
         """An ``-if`` condition as a small tuple tree (see :data:`CondExpr`)."""
@@ -677,7 +727,7 @@ class Lowerer:
     def include(self, node: Node, lib: bool) -> None:
         file_node = node.child_by_field_name("file")
         file = string_text(self.text(file_node)) if file_node is not None else None
-        self._add("include", self.includes, Include(lib, file, self.range(node)))
+        self._add("include", Include(lib, file, self.range(node)))
 
     def record_decl(self, node: Node) -> None:
         name_node = node.child_by_field_name("name")
@@ -709,7 +759,7 @@ class Lowerer:
             self.range(node),
             self.range(name_node),
         )
-        self._add("record", self.records, record)
+        self._add("record", record)
 
     def entry(self, node: Node) -> Entry | None:
         """``f/1`` (fa or binary operator) or ``{f, 1}`` as (name, arity, range)."""
@@ -877,6 +927,10 @@ _FORM_HANDLERS: dict[str, Any] = {
 }
 
 
-def lower(parsed: ParsedFile) -> ItemTree:
-    """The item tree of a parsed file."""
-    return Lowerer(parsed).lower()
+def lower(parsed: ParsedFile, memo: LoweredForms | None = None) -> ItemTree:
+    """The item tree of a parsed file.
+
+    ``memo``: forms lowered before, reused when the same form comes again
+    (equal to lowering it afresh; see :mod:`holo.queries.lowered_forms`).
+    """
+    return Lowerer(parsed, memo).lower()

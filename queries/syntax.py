@@ -17,6 +17,7 @@ from tree_sitter_language_pack import get_parser
 from holo.engine import query
 from holo.inputs import file_text
 from holo.queries import codes
+from holo.queries.reparse import RecentTrees
 from holo.queries.source import MAX_SOURCE_BYTES, Decoded, LineIndex, Range, decode
 
 # Beyond this many syntax errors a file is reported with a summary, not one
@@ -50,18 +51,24 @@ class ParsedFile:
 
     __slots__ = ("path", "raw_size", "decoded", "source", "tree", "lines", "maybe_renamed")
 
-    def __init__(self, path: str, raw: bytes) -> None:
+    def __init__(self, path: str, raw: bytes, recent: RecentTrees | None = None) -> None:
+        """``recent``: parse from the file's previous tree when it has one (and keep this one)."""
         self.path = path
         self.raw_size = len(raw)
         self.decoded: Decoded = decode(raw) if len(raw) <= MAX_SOURCE_BYTES else decode(b"")
         source = self.decoded.utf8
-        tree = _parser().parse(source)
+        parser = _parser()
+        tree = recent.parse(parser, path, source) if recent is not None else None
+        if tree is None:
+            tree = parser.parse(source)
         self.maybe_renamed = False
         if tree.root_node.has_error and _MAYBE.search(source) and not _MAYBE_FEATURE.search(source):
             renamed = _MAYBE.sub(MAYBE_PLACEHOLDER, source)
-            retry = _parser().parse(renamed)
+            retry = parser.parse(renamed)
             if not retry.root_node.has_error:
                 source, tree, self.maybe_renamed = renamed, retry, True
+        if recent is not None and not tree.root_node.has_error:
+            recent.keep(path, source, tree)
         self.source: bytes = source
         self.tree: Tree = tree
         self.lines = LineIndex(source)
