@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -66,7 +68,7 @@ class Problem:
     message: str
 
 
-@record("holo.ResolvedFunction")
+@record("holo.ResolvedFunction", remember=True)
 @dataclass(frozen=True)
 class ResolvedFunction:
     name: str
@@ -79,6 +81,27 @@ class ResolvedFunction:
     remote_calls: tuple[tuple[str, str, int], ...]
     macros: tuple[MacroRef, ...]  # sorted: every definition it expands, transitively
     records: tuple[RecordRef, ...]  # sorted
+
+
+# The functions of recent resolutions, one object per distinct value: a function
+# an edit left alone is the same object as before, so the codec reuses its
+# encoding. Keyed by the field values (strings, ints, bytes and tuples of them:
+# no bools or floats, whose equal values encode differently). Bounded.
+INTERNED_FUNCTIONS = 40_000
+_functions_lock = threading.Lock()
+_functions: OrderedDict[tuple[Any, ...], ResolvedFunction] = OrderedDict()
+
+
+def _interned_function(fields: tuple[Any, ...]) -> ResolvedFunction:
+    with _functions_lock:
+        found = _functions.get(fields)
+        if found is not None:
+            _functions.move_to_end(fields)
+            return found
+        made = _functions[fields] = ResolvedFunction(*fields)
+        while len(_functions) > INTERNED_FUNCTIONS:
+            _functions.popitem(last=False)
+        return made
 
 
 @record("holo.ClauseExtra")
@@ -1065,15 +1088,17 @@ class _Resolver:
             b"imports",
             *imported,
         )
-        return ResolvedFunction(
-            name,
-            arity,
-            tuple(members),
-            fingerprint,
-            tuple(sorted(calls)),
-            tuple(sorted(remotes)),
-            tuple(sorted(macros)),
-            tuple(sorted(records)),
+        return _interned_function(
+            (
+                name,
+                arity,
+                tuple(members),
+                fingerprint,
+                tuple(sorted(calls)),
+                tuple(sorted(remotes)),
+                tuple(sorted(macros)),
+                tuple(sorted(records)),
+            )
         )
 
     def result(self) -> ResolvedModule:

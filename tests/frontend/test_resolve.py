@@ -301,3 +301,17 @@ helper() -> ok.
     # A function that is not a test (an arity, a name) does not.
     p.write("src/m_tests.erl", source + "b_test(X) -> X.\ntest_b() -> ok.\n")
     assert _level(p) == before
+
+
+def test_a_body_edit_gives_the_same_objects_for_the_other_functions(project):
+    text = "-module(m).\n-export([a/0, b/1]).\na() -> b(1).\nb(X) -> {X, lists:seq(1, X)}.\n"
+    p = project({"src/m.erl": text})
+    before = resolve(p.db, "src/m.erl", "default")
+    p.write("src/m.erl", text.replace("b(1)", "b(2)"))
+    after = resolve(p.db, "src/m.erl", "default")
+    fresh = resolve(project({"src/m.erl": text.replace("b(1)", "b(2)")}).db, "src/m.erl", "default")
+    assert after == fresh
+    assert after.function("a", 0).fingerprint != before.function("a", 0).fingerprint
+    # Unchanged functions are the very objects of the last resolution (their
+    # encodings are reused), and equal to a resolution from scratch.
+    assert after.function("b", 1) is before.function("b", 1)
