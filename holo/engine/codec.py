@@ -92,12 +92,24 @@ def _remembered_encoding(value: Any) -> bytes:
     return data
 
 
+def _layout(cls: type) -> tuple[bytes, tuple[str, ...]]:
+    """A dataclass record's encoding header and field names, worked out once per class."""
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        tag = _RECORD_TAGS[cls].encode()
+        names = tuple(field.name for field in dataclasses.fields(cls))
+        layout = _LAYOUTS[cls] = (b"r%d:" % len(tag) + tag + b"%d:" % len(names), names)
+    return layout
+
+
+_LAYOUTS: dict[type, tuple[bytes, tuple[str, ...]]] = {}
+
+
 def _encode_record(value: Any, out: list[bytes]) -> None:
-    tag = _RECORD_TAGS[type(value)].encode()
-    fields = dataclasses.fields(value)
-    out.append(b"r" + _length(len(tag)) + tag + _length(len(fields)))
-    for field in fields:
-        _encode(getattr(value, field.name), out)
+    header, names = _layout(type(value))
+    out.append(header)
+    for name in names:
+        _encode(getattr(value, name), out)
 
 
 def _length(n: int) -> bytes:
@@ -105,14 +117,34 @@ def _length(n: int) -> bytes:
 
 
 def _encode(value: Any, out: list[bytes]) -> None:
-    # Order matters: bool is a subclass of int, IntEnum of int.
+    # The commonest types first. Exact type checks: bool is a subclass of int,
+    # an IntEnum record too; neither is ``int``.
     cls = type(value)
-    if value is None:
+    if cls is int:
+        out.append(b"i%d;" % value)
+    elif cls is str:
+        data = value.encode("utf-8", "surrogatepass")
+        out.append(b"s%d:" % len(data) + data)
+    elif cls is tuple:
+        out.append(b"t%d:" % len(value))
+        for item in value:
+            # Scalars inline: most items of the large values are ints and strings.
+            kind = type(item)
+            if kind is int:
+                out.append(b"i%d;" % item)
+            elif kind is str:
+                data = item.encode("utf-8", "surrogatepass")
+                out.append(b"s%d:" % len(data) + data)
+            else:
+                _encode(item, out)
+    elif value is None:
         out.append(b"N")
     elif value is True:
         out.append(b"T")
     elif value is False:
         out.append(b"F")
+    elif cls is bytes:
+        out.append(b"b%d:" % len(value) + value)
     elif cls in _RECORD_TAGS:
         if cls in _REMEMBERED:
             out.append(_remembered_encoding(value))
@@ -122,17 +154,6 @@ def _encode(value: Any, out: list[bytes]) -> None:
             _encode(value.value, out)
         else:
             _encode_record(value, out)
-    elif cls is int:
-        out.append(b"i%d;" % value)
-    elif cls is str:
-        data = value.encode("utf-8", "surrogatepass")
-        out.append(b"s" + _length(len(data)) + data)
-    elif cls is bytes:
-        out.append(b"b" + _length(len(value)) + value)
-    elif cls is tuple:
-        out.append(b"t" + _length(len(value)))
-        for item in value:
-            _encode(item, out)
     elif cls is float:
         out.append(b"f" + struct.pack(">d", value))
     elif cls is frozenset:
