@@ -32,6 +32,15 @@ def test_codec_round_trips_every_supported_shape() -> None:
     assert codec.decode(codec.encode(value)) == value
 
 
+def test_codec_bytes_stay_those_the_cache_was_written_with() -> None:
+    # Persisted entries are these bytes: a change of format is a new cache.
+    value = (Point(7, "é"), None, True, b"\x01", 2.5, [1], frozenset({"b", "a"}), {"k": -1})
+    assert codec.encode(value) == (
+        b"t8:r10:test.Point2:i7;s2:\xc3\xa9NTb1:\x01f@\x04\x00\x00\x00\x00\x00\x00"
+        b"l1:i1;z2:s1:as1:bd1:s1:ki-1;"
+    )
+
+
 def test_codec_is_canonical_across_hash_seeds() -> None:
     script = (
         "from holo.engine import codec;"
