@@ -54,6 +54,7 @@ from holo.inputs import (
 )
 from holo.project import data_files
 from holo.project.discover import DiscoveredProject, discover
+from holo.project.file_stats import FileStats
 from holo.project.otp import (
     locate_otp,
     otp_auto_imported_bifs,
@@ -125,6 +126,7 @@ class Workspace:
         self._external_headers: set[str] = set()  # absolute keys, outside project and OTP
         # Per app name: its data files, path -> (digest, digested by size alone).
         self._data: dict[str, dict[str, tuple[bytes, bool]]] = {}
+        self._stats = FileStats()  # what refresh() saw of each file
 
     # ------------------------------------------------------------ opening
 
@@ -243,6 +245,78 @@ class Workspace:
             self._rediscover(changes)
             self._publish_files()
             return changes.summary(before, self._files)
+
+    def refresh(self) -> ChangeSummary:
+        """Bring every input in line with the disk, reading only what may have changed.
+
+        What a long-lived process (the daemon) calls before each request, so
+        that it sees exactly what a fresh ``Workspace.open`` would. Discovery
+        runs again (it lists the source directories and reads the
+        configuration: a few milliseconds for a thousand modules), and a
+        different model or file list re-discovers as :meth:`apply_changes`
+        does for a configuration edit. Then every project file, outside
+        header and data file is read again only if the stat prefilter of
+        :mod:`holo.project.file_stats` says it may have changed (racy files
+        included). The first call after :meth:`open` reads everything.
+        """
+        with self._lock:
+            before = set(self._files)
+            changes = _Changes()
+            stats = self._stats
+            stats.begin()
+            fresh = discover(self.root)
+            known = self._project
+            if (fresh.model, fresh.files, fresh.source_roots) != (
+                known.model, known.files, known.source_roots
+            ):
+                self._rediscover(changes)
+            project = self._project
+            keys = {k for k in self._texts if not k.startswith("/")}
+            keys.update(project.files, project.app_src_files)
+            base = f"{project.root}/"  # joined as text: a Path per file costs more than its stat
+            for key in sorted(keys):
+                if stats.changed(key, base + key):
+                    self._sync(key, changes)
+            self._refresh_external_headers(changes)
+            self._refresh_data(changes)
+            stats.finish()
+            self._publish_files()
+            return changes.summary(before, self._files)
+
+    def _refresh_external_headers(self, changes: _Changes) -> None:
+        found: set[str] = set()
+        for directory in self._external_dirs():
+            try:
+                entries = list(os.scandir(directory))
+            except OSError:
+                continue
+            found.update(
+                Path(e.path).as_posix() for e in entries
+                if e.name.endswith(".hrl") and not e.name.startswith(".")
+            )  # fmt: skip
+        if found != self._external_headers:
+            self._sync_external_headers(changes)
+        for key in sorted(self._external_headers):
+            if self._stats.changed(key, key):
+                self._sync(key, changes)
+
+    def _refresh_data(self, changes: _Changes) -> None:
+        """Re-digest the data files whose stat changed; publish the apps whose set changed."""
+        base = f"{self.root}/"
+        for app in self._data_apps():
+            old = self._data.get(app.name, {})
+            files: dict[str, tuple[bytes, bool]] = {}
+            for rel in data_files.scan_data(self.root, app, self._project.is_source):
+                changed = self._stats.changed(rel, base + rel)
+                if rel in old and not changed:
+                    files[rel] = old[rel]
+                    continue
+                digest = data_files.file_digest(self._project.abs(rel))
+                if digest is not None:
+                    files[rel] = digest
+            if files != old or app.name not in self._data:
+                self._data[app.name] = files
+                self._publish_data(app.name, changes)
 
     def set_overlay(self, path: Path | str, text: bytes | None) -> ChangeSummary:
         """An editor buffer's unsaved text for ``path``; None clears it (the disk wins again)."""
