@@ -3,6 +3,11 @@
 Every user of holo (`holo build/check/test`, `holo watch`, `holo lsp`) opens
 one Session and asks queries through it, so they share one setup path, one
 cache layout and one salt.
+
+The commands open theirs with :func:`open_session`: in a process of its own a
+command opens a Session and closes it when done; inside the daemon
+(holo.daemon) the same call hands out a warm Session, brought in line with
+the disk first, and leaves it open for the next request.
 """
 
 from __future__ import annotations
@@ -12,6 +17,8 @@ import os
 import sqlite3
 import tempfile
 import threading
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -138,3 +145,26 @@ class Session:
         tb: TracebackType | None,
     ) -> None:
         self.close()
+
+
+# Where open_session gets a Session from, when not opening one of its own.
+SessionSource = Callable[[Path | str, Path | str | None], AbstractContextManager[Session]]
+_session_source: SessionSource | None = None
+
+
+def serve_sessions_from(source: SessionSource | None) -> None:
+    """Make :func:`open_session` take its Sessions from ``source`` (None: open its own)."""
+    global _session_source
+    _session_source = source
+
+
+@contextmanager
+def open_session(root: Path | str, cache_dir: Path | str | None = None) -> Iterator[Session]:
+    """The Session a command works in: its own (closed on the way out), or a warm one."""
+    source = _session_source
+    if source is None:
+        with Session(root, cache_dir) as session:
+            yield session
+        return
+    with source(root, cache_dir) as session:
+        yield session

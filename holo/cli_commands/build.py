@@ -12,7 +12,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from holo.beam.node import check_node_name, default_cookie
 from holo.build.driver import BuildReport, build
-from holo.build.loading import NodeLoader, remote_load
+from holo.build.loading import remote_load
 from holo.cli_commands.common import (
     add_project_arguments,
     count,
@@ -22,7 +22,8 @@ from holo.cli_commands.common import (
 )
 from holo.diagnostics import Severity
 from holo.errors import UserError
-from holo.session import Session
+from holo.session import Session, open_session
+from holo.testing.session import session_tests
 
 LONG_BUILD = 50  # modules: show a progress bar past this many
 
@@ -71,32 +72,49 @@ def remote_cookie(args: argparse.Namespace) -> str | None:
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     cookie = remote_cookie(args)
-    with Session(args.path, args.cache_dir) as session:
+    with open_session(args.path, args.cache_dir) as session:
         session.start_nodes(agent=False)
         session.compiler.max_in_flight = args.jobs
         report = _build(session, args)
         t = time.perf_counter()
-        local = NodeLoader(session.runtime).sync(report.binaries, set(), force=args.force)
+        loaded, local_problems = _load_locally(session, report)
         remote_loaded, remote_problems = remote_load(
             session.agent, args.node, report.binaries, cookie, args.force
         )
         report.timings_ms["load"] = round((time.perf_counter() - t) * 1e3, 1)
     report.timings_ms["total"] = round((time.perf_counter() - started) * 1e3, 1)
-    problems = local.problems + remote_problems
+    problems = local_problems + remote_problems
     if args.json:
         print_json({
             "ok": report.ok and not remote_problems,
             "modules": len(report.modules),
             "compiled": report.compiled,
             "cached": report.cached,
-            "loaded": sorted(local.loaded) + remote_loaded,
+            "loaded": loaded + remote_loaded,
             "load_problems": problems,
             "diagnostics": [d.to_json() for d in report.diagnostics],
             "timings_ms": report.timings_ms,
         })
     else:
-        _print_human(session, report, len(local.loaded) + len(remote_loaded), problems)
+        _print_human(session, report, len(loaded) + len(remote_loaded), problems)
     return exit_status(report.ok and not remote_problems, report.diagnostics)
+
+
+def _load_locally(session: Session, report: BuildReport) -> tuple[list[str], list[str]]:
+    """Make holo's runtime node run this build; (the modules running it, problems).
+
+    Through the Session's TestSession, the one record of what that node runs:
+    a Session kept warm by the daemon then ends each build with the node in
+    the state a fresh node would have after it (modules gone from the build
+    unloaded, loads forced as nothing is left running old code in a fresh
+    node), and ``loaded`` names every module that runs this build's code, as
+    it does after the first build in a fresh node.
+    """
+    tests = session_tests(session)
+    load = tests.load(report)
+    binaries = report.binaries
+    stale = tests._sync().stale(set(binaries), binaries)
+    return sorted(set(binaries) - stale), load.problems
 
 
 def _build(session: Session, args: argparse.Namespace) -> BuildReport:

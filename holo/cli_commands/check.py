@@ -18,17 +18,15 @@ import time
 from pathlib import Path
 from typing import Any, TextIO
 
-from holo import __version__
 from holo.cli_commands.common import exit_status
 from holo.diagnostics import Diagnostic, Severity
-from holo.engine import Database, default_cache_dir
+from holo.engine import Database
 from holo.errors import UserError
 from holo.inputs import file_text
-from holo.project.otp import locate_otp
 from holo.project.workspace import Workspace
 from holo.queries.project_check import project_diagnostics
 from holo.queries.source import LineIndex, decode
-from holo.session import open_store
+from holo.session import open_session
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -48,13 +46,8 @@ def run(args: argparse.Namespace) -> int:
         raise UserError(f"{root}: no such directory")
     if not root.is_dir():
         raise UserError(f"{root} is not a directory: give holo check a project directory")
-    cache_dir = Path(args.cache_dir) if args.cache_dir else default_cache_dir()
-    store = open_store(cache_dir)
-    try:
-        otp = locate_otp()
-        salt = f"holo {__version__}; otp {otp.version}".encode()
-        db = Database(store=store, salt=salt)
-        workspace = Workspace.open(root, db, store=store, otp=otp)
+    with open_session(root, args.cache_dir) as session:
+        db, workspace = session.db, session.workspace
         opened = time.perf_counter()
         result = project_diagnostics(db)
         checked = time.perf_counter()
@@ -72,8 +65,6 @@ def run(args: argparse.Namespace) -> int:
             _print_json(ok, result.modules, diagnostics, timings)
         else:
             _print_text(db, workspace, result.modules, diagnostics, timings, sys.stdout)
-    finally:
-        store.close()
     return exit_status(ok, diagnostics)
 
 

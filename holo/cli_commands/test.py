@@ -16,7 +16,7 @@ from holo.beam.errors import BeamStartError
 from holo.cli_commands.common import add_project_arguments, excerpt, exit_status, print_json
 from holo.diagnostics import Severity
 from holo.errors import UserError
-from holo.session import Session
+from holo.session import open_session
 from holo.testing import DEFAULT_TIMEOUT_S, TestReport, TestResult
 from holo.testing.results import result_diagnostic
 from holo.testing.session import session_tests, source_lines
@@ -47,7 +47,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     started = time.perf_counter()
-    with Session(args.path, args.cache_dir) as session:
+    with open_session(args.path, args.cache_dir) as session:
         session.start_nodes(agent=False)  # the compiler starts on a cache miss
         tests = session_tests(session)
         try:
