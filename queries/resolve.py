@@ -18,8 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import posixpath
-import threading
-from collections import OrderedDict
 from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -32,6 +30,7 @@ from holo.queries.conditions import Atom, Unknown, is_true, literal_value
 from holo.queries.item_tree import item_tree
 from holo.queries.items import Attribute, Clause, Include, ItemTree, Refs
 from holo.queries.project_index import CompileEnv, app_dirs, compile_env
+from holo.queries.recent import Recent
 from holo.queries.stored import stored
 
 MAX_INCLUDE_DEPTH = 32  # epp's limit is similar; deeper is a cycle in practice
@@ -87,21 +86,14 @@ class ResolvedFunction:
 # an edit left alone is the same object as before, so the codec reuses its
 # encoding. Keyed by the field values (strings, ints, bytes and tuples of them:
 # no bools or floats, whose equal values encode differently). Bounded.
-INTERNED_FUNCTIONS = 40_000
-_functions_lock = threading.Lock()
-_functions: OrderedDict[tuple[Any, ...], ResolvedFunction] = OrderedDict()
+_INTERNED_FUNCTIONS: Recent[tuple[Any, ...], ResolvedFunction] = Recent(40_000)
 
 
 def _interned_function(fields: tuple[Any, ...]) -> ResolvedFunction:
-    with _functions_lock:
-        found = _functions.get(fields)
-        if found is not None:
-            _functions.move_to_end(fields)
-            return found
-        made = _functions[fields] = ResolvedFunction(*fields)
-        while len(_functions) > INTERNED_FUNCTIONS:
-            _functions.popitem(last=False)
-        return made
+    found = _INTERNED_FUNCTIONS.get(fields)
+    if found is None:
+        found = _INTERNED_FUNCTIONS.setdefault(fields, ResolvedFunction(*fields))
+    return found
 
 
 @record("holo.ClauseExtra")
@@ -341,6 +333,45 @@ class _Uses:
     applied: set[tuple[str, int]] = field(default_factory=set)
 
 
+class _ClauseResolution:
+    """What resolving one clause found, without its file and index (kept across runs).
+
+    Never changed once made: the grouping into functions only reads it.
+    """
+
+    __slots__ = ("clause", "uses", "calls", "remotes", "heads", "extra", "problems")
+
+    def __init__(
+        self,
+        clause: Clause,
+        uses: _Uses,
+        calls: set[tuple[str, int]],
+        remotes: set[tuple[str, str, int]],
+        heads: tuple[tuple[str | None, int], ...],
+        extra: tuple[Any, ...],
+        problems: tuple[tuple[str, str, int, int, str], ...],  # code, part, sub, sub2, message
+    ) -> None:
+        self.clause = clause
+        self.uses = uses
+        self.calls = calls
+        self.remotes = remotes
+        self.heads = heads
+        self.extra = extra
+        self.problems = problems
+
+
+# Per process, so a body edit re-resolves only the clause it changed: a clause
+# (the very object, which the lowering hands on unchanged) resolved in equal
+# macro and record environments resolves the same; a function grouped from
+# the same clause resolutions with the same imports is the same function.
+# Each entry holds the objects whose ids its key names, so no id is reused
+# while it lives.
+_RESOLVED_CLAUSES: Recent[tuple[int, bytes, bytes], _ClauseResolution] = Recent(40_000)
+_GROUPED_FUNCTIONS: Recent[
+    tuple[Any, ...], tuple[tuple[_ClauseResolution, ...], ResolvedFunction]
+] = Recent(40_000)
+
+
 def _digest_uses(attr: Attribute, uses: _Uses) -> bytes:
     """An attribute's text with the macro and record definitions it uses: no positions."""
     return _digest(
@@ -402,10 +433,12 @@ class _Resolver:
         self.compile_attrs: list[Attribute] = []
         self.on_load: list[tuple[str, int, str, int, int]] = []
         self.nifs: list[tuple[str, int]] = []
-        self.clauses: list[
-            tuple[ResolvedClause, Clause, _Uses, set[tuple[str, int]], set[tuple[str, str, int]]]
-        ] = []
+        self.clauses: list[tuple[_Active, _ClauseResolution]] = []
         self.problems: list[Problem] = []
+        # Digests of how the macros and records in effect came to be (each define,
+        # undef and record declaration in order): equal digests, equal environments.
+        self.macros_digest = b""
+        self.records_digest = b""
         self._predefine()
 
     # ------------------------------------------------------------ macros
@@ -413,6 +446,21 @@ class _Resolver:
     def _define(self, macro: _Macro) -> None:
         self.macros[(macro.name, macro.arity)] = macro
         self.env_version += 1
+        # The fingerprint covers the replacement, so all a use of the macro reads.
+        self.macros_digest = _digest(
+            self.macros_digest,
+            b"define",
+            macro.file.encode(),
+            macro.name.encode(),
+            b"%d" % (-1 if macro.arity is None else macro.arity),
+            macro.fingerprint,
+        )
+
+    def _undefine(self, name: str) -> None:
+        for key in [k for k in self.macros if k[0] == name]:
+            del self.macros[key]
+        self.env_version += 1
+        self.macros_digest = _digest(self.macros_digest, b"undef", name.encode())
 
     def _predefine(self) -> None:
         predefined: list[tuple[str, int | None, str | None]] = [
@@ -620,10 +668,7 @@ class _Resolver:
             elif kind == "define":
                 self._define(_macros_of(path, tree)[index])
             elif kind == "undef":
-                name = tree.undefs[index].name
-                for key in [k for k in self.macros if k[0] == name]:
-                    del self.macros[key]
-                self.env_version += 1
+                self._undefine(tree.undefs[index].name)
             elif kind == "include":
                 self._include(path, index, tree.includes[index])
             elif kind == "record":
@@ -816,6 +861,10 @@ class _Resolver:
             frozenset(f for f, _ in decl.fields),
             frozenset((c[0], c[1]) for c in decl.refs.local_calls),
         )
+        # The fingerprint covers the declaration's tokens: its fields and defaults.
+        self.records_digest = _digest(
+            self.records_digest, path.encode(), decl.name.encode(), fingerprint
+        )
 
     # -------------------------------------------------------- attributes
 
@@ -913,6 +962,18 @@ class _Resolver:
     # ----------------------------------------------------------- clauses
 
     def _clause(self, path: str, index: int, clause: Clause) -> None:
+        key = (id(clause), self.macros_digest, self.records_digest)
+        found = _RESOLVED_CLAUSES.get(key)
+        if found is None or found.clause is not clause:
+            found = self._resolve_clause(path, index, clause)
+            _RESOLVED_CLAUSES.put(key, found)
+        for code, part, sub, sub2, message in found.problems:
+            self.problems.append(Problem(code, path, "clause", index, part, sub, sub2, message))
+        for name, arity in found.heads:
+            self.clauses.append((_Active(path, index, name, arity, found.extra), found))
+
+    def _resolve_clause(self, path: str, index: int, clause: Clause) -> _ClauseResolution:
+        first_problem = len(self.problems)
         refs = clause.refs
         uses = _Uses()
         direct = [self._lookup(use[0], use[1]) for use in refs.macro_uses]
@@ -998,15 +1059,21 @@ class _Resolver:
             if module != (None if remote[1] else remote[0])
         )
         extra = (overrides, dropped_calls, tuple(macro_calls), tuple(macro_remotes), unbound)
-        for name, arity in heads:
-            active = _Active(path, index, name, arity, extra)
-            self.clauses.append((active, clause, uses, calls, remotes))
+        problems = []
+        for problem in self.problems[first_problem:]:
+            assert (problem.file, problem.kind, problem.index) == (path, "clause", index)
+            problems.append(
+                (problem.code, problem.part, problem.sub, problem.sub2, problem.message)
+            )
+        del self.problems[first_problem:]
+        return _ClauseResolution(clause, uses, calls, remotes, tuple(heads), extra, tuple(problems))
 
     def functions(self) -> list[ResolvedFunction]:
         """Group the active clauses into definitions; report mismatched heads and duplicates."""
         groups: list[tuple[str, int, list[int]]] = []
         open_group = False
-        for position, (rc, clause, _, _, _) in enumerate(self.clauses):
+        for position, (rc, resolution) in enumerate(self.clauses):
+            clause = resolution.clause
             name, arity = rc.name, rc.arity
             if name is None:
                 open_group = not clause.ends
@@ -1035,6 +1102,7 @@ class _Resolver:
         seen: set[tuple[str, int]] = set()
         result: list[ResolvedFunction] = []
         imported = imported_from(self.imports, {(name, arity) for name, arity, _ in groups})
+        imports = (tuple(self.imports), tuple(sorted(imported.items())))
         for name, arity, members in groups:
             if (name, arity) in seen:
                 first = self.clauses[members[0]][0]
@@ -1052,10 +1120,28 @@ class _Resolver:
                     )
                 )
             seen.add((name, arity))
-            result.append(self._function(name, arity, members, imported))
+            result.append(self._function(name, arity, members, imported, imports))
         return result
 
     def _function(
+        self,
+        name: str,
+        arity: int,
+        members: list[int],
+        import_sources: dict[tuple[str, int], str],
+        imports: tuple[Any, ...],
+    ) -> ResolvedFunction:
+        """``imports``: the module's imports and ``import_sources``, as a key."""
+        resolutions = tuple(self.clauses[position][1] for position in members)
+        key = (name, arity, tuple(members), tuple(map(id, resolutions)), imports)
+        known = _GROUPED_FUNCTIONS.get(key)
+        if known is not None and all(a is b for a, b in zip(known[0], resolutions, strict=True)):
+            return known[1]
+        function = self._group(name, arity, members, import_sources)
+        _GROUPED_FUNCTIONS.put(key, (resolutions, function))
+        return function
+
+    def _group(
         self,
         name: str,
         arity: int,
@@ -1069,13 +1155,14 @@ class _Resolver:
         remotes: set[tuple[str, str, int]] = set()
         fingerprints: list[bytes] = []
         for position in members:
-            _, clause, uses, clause_calls, clause_remotes = self.clauses[position]
+            resolution = self.clauses[position][1]
+            uses = resolution.uses
             macros |= uses.macros
             records |= uses.records
-            calls |= clause_calls
+            calls |= resolution.calls
             applied |= uses.applied
-            remotes |= clause_remotes
-            fingerprints.append(clause.fingerprint)
+            remotes |= resolution.remotes
+            fingerprints.append(resolution.clause.fingerprint)
         imported = sorted(f"{m}:{f}/{a}".encode() for m, f, a in self.imports if (f, a) in calls)
         # A call of an imported function is a call of that module's function.
         remotes |= {(import_sources[c], *c) for c in applied if c in import_sources}
@@ -1106,7 +1193,7 @@ class _Resolver:
         files: dict[str, int] = {self.path: 0}
         clause_at: list[int] = []
         extras: list[ClauseExtra] = []
-        for position, (active, _, _, _, _) in enumerate(self.clauses):
+        for position, (active, _) in enumerate(self.clauses):
             file_index = files.setdefault(active.file, len(files))
             clause_at.append(file_index << 32 | active.index)
             if any(active.extra):
