@@ -1,0 +1,50 @@
+"""Which holo a process runs: its version, its Python, and the state of its source files.
+
+The client and the daemon each compute it; a daemon whose fingerprint is not
+the client's runs other code (an upgrade, an edited editable install, another
+virtualenv) and is replaced. Standard library only: the client imports this.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import sys
+
+import holo
+
+# holo's packages; queries/, lsp/ and watch/ may live outside holo/ (package-dir).
+PACKAGES = ("holo", "holo.queries", "holo.lsp", "holo.watch")
+
+
+def source_dirs() -> list[str]:
+    dirs: list[str] = []
+    for name in PACKAGES:
+        spec = holo.__spec__ if name == "holo" else importlib.util.find_spec(name)
+        if spec is None or not spec.submodule_search_locations:
+            continue
+        for location in spec.submodule_search_locations:
+            path = os.path.realpath(location)
+            if path not in dirs:
+                dirs.append(path)
+    return dirs
+
+
+def fingerprint() -> str:
+    """A digest of holo's version, the interpreter, and (path, size, mtime_ns) of its files."""
+    h = hashlib.blake2b(digest_size=16)
+    h.update(f"{holo.__version__}\0{sys.executable}\0{sys.version}\0".encode())
+    for top in source_dirs():
+        for dirpath, dirnames, filenames in os.walk(top):
+            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
+            for name in sorted(filenames):
+                if name.endswith((".pyc", ".pyo")):
+                    continue
+                path = os.path.join(dirpath, name)
+                try:
+                    st = os.stat(path)
+                except OSError:
+                    continue
+                h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="replace"))
+    return h.hexdigest()

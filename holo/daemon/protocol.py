@@ -1,0 +1,59 @@
+"""Frames between the client and the daemon: a 4-byte big-endian length, then UTF-8 JSON.
+
+Standard library only: the client imports this.
+"""
+
+from __future__ import annotations
+
+import json
+import socket
+import struct
+
+TYPE_CHECKING = False  # importing typing costs the client milliseconds
+if TYPE_CHECKING:
+    from typing import Any
+
+MAX_FRAME = 64 * 2**20  # a request carries an environment; an answer, some output
+_HEADER = struct.Struct(">I")
+
+
+class ProtocolError(Exception):
+    """The other side sent something that is not a frame, or hung up inside one."""
+
+
+def send(sock: socket.socket, message: dict[str, Any]) -> None:
+    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    sock.sendall(_HEADER.pack(len(data)) + data)
+
+
+def receive(sock: socket.socket) -> dict[str, Any] | None:
+    """The next frame; None when the other side closed between frames."""
+    header = _read(sock, _HEADER.size, at_boundary=True)
+    if header is None:
+        return None
+    (size,) = _HEADER.unpack(header)
+    if size > MAX_FRAME:
+        raise ProtocolError(f"a frame of {size} bytes is over the limit of {MAX_FRAME}")
+    body = _read(sock, size, at_boundary=False)
+    assert body is not None
+    try:
+        message = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as e:
+        raise ProtocolError(f"a frame that is not JSON: {e}") from None
+    if not isinstance(message, dict):
+        raise ProtocolError("a frame that is not a JSON object")
+    return message
+
+
+def _read(sock: socket.socket, size: int, *, at_boundary: bool) -> bytes | None:
+    chunks: list[bytes] = []
+    missing = size
+    while missing:
+        chunk = sock.recv(min(missing, 1 << 20))
+        if not chunk:
+            if at_boundary and missing == size:
+                return None
+            raise ProtocolError("the connection closed inside a frame")
+        chunks.append(chunk)
+        missing -= len(chunk)
+    return b"".join(chunks)
