@@ -102,6 +102,23 @@ class Clause:
     unbound: tuple[tuple[str, Span], ...]
     has_error: bool
 
+    @cached_property
+    def without_positions(self) -> tuple[Any, ...]:
+        """Name, arity, error flag, references and unbound candidates, without positions:
+        all that resolving the clause reads of it (not stored; worked out once per object)."""
+        refs = self.refs
+        return (
+            self.name,
+            self.arity,
+            self.has_error,
+            tuple((c[0], c[1], c[3], c[4]) for c in refs.local_calls),
+            refs.local_funs,
+            tuple((r[0], r[1], r[2], r[3], r[5], r[6]) for r in refs.remote_calls),
+            tuple((m[0], m[1], m[3], m[4]) for m in refs.macro_uses),
+            tuple((u[0], tuple(f for f, _ in u[2]), u[3], u[4]) for u in refs.record_uses),
+            tuple(name for name, _ in self.unbound),
+        )
+
 
 @record("holo.item.Define", remember=True)
 @dataclass(frozen=True)

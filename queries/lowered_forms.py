@@ -35,8 +35,9 @@ FormKey = tuple[str, bytes, int, bool]
 # What one form lowered to: (form letter, item) in order (a -compile form gives several).
 Lowered = tuple[tuple[str, Any], ...]
 
-# Bounded: a dropped form is lowered again when next seen.
-CAPACITY = 60_000
+# Bounded: a dropped form is lowered again when next seen. Enough for the
+# files being edited and the headers they include, not for a whole project.
+CAPACITY = 10_000
 
 _ONE_LINE = (1 << 96) | (1 << 32)  # adds 1 to both line fields of a packed Span
 

@@ -21,8 +21,10 @@ from collections import OrderedDict
 
 from tree_sitter import Parser, Point, Tree
 
-# Trees are large (several times the source): keep only the files being edited.
+# Trees are large (50 to 150 times their source): keep a few files' worth, the
+# ones being edited. A file larger than the whole budget is not kept.
 CAPACITY = 8
+SOURCE_BUDGET = 256 * 1024  # bytes of source, over all the trees kept
 
 
 def common_prefix(a: bytes, b: bytes) -> int:
@@ -61,10 +63,12 @@ def _point(data: bytes, offset: int) -> Point:
 class RecentTrees:
     """The last syntax tree of the most recently parsed files, by path."""
 
-    def __init__(self, capacity: int = CAPACITY) -> None:
+    def __init__(self, capacity: int = CAPACITY, budget: int = SOURCE_BUDGET) -> None:
         self.capacity = capacity
+        self.budget = budget
         self._lock = threading.Lock()
         self._trees: OrderedDict[str, tuple[bytes, Tree]] = OrderedDict()
+        self._kept = 0  # bytes of source of the trees kept
 
     def parse(self, parser: Parser, path: str, source: bytes) -> Tree | None:
         """``source`` parsed from the previous tree of ``path``, or None when there is
@@ -93,11 +97,18 @@ class RecentTrees:
 
     def keep(self, path: str, source: bytes, tree: Tree) -> None:
         with self._lock:
+            old = self._trees.pop(path, None)
+            if old is not None:
+                self._kept -= len(old[0])
+            if len(source) > self.budget:
+                return
             self._trees[path] = (source, tree)
-            self._trees.move_to_end(path)
-            while len(self._trees) > self.capacity:
-                self._trees.popitem(last=False)
+            self._kept += len(source)
+            while len(self._trees) > self.capacity or self._kept > self.budget:
+                _, (dropped, _) = self._trees.popitem(last=False)
+                self._kept -= len(dropped)
 
     def clear(self) -> None:
         with self._lock:
             self._trees.clear()
+            self._kept = 0

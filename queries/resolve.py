@@ -86,7 +86,7 @@ class ResolvedFunction:
 # an edit left alone is the same object as before, so the codec reuses its
 # encoding. Keyed by the field values (strings, ints, bytes and tuples of them:
 # no bools or floats, whose equal values encode differently). Bounded.
-_INTERNED_FUNCTIONS: Recent[tuple[Any, ...], ResolvedFunction] = Recent(40_000)
+_INTERNED_FUNCTIONS: Recent[tuple[Any, ...], ResolvedFunction] = Recent(5_000)
 
 
 def _interned_function(fields: tuple[Any, ...]) -> ResolvedFunction:
@@ -334,16 +334,26 @@ class _Uses:
 
 
 class _ClauseResolution:
-    """What resolving one clause found, without its file and index (kept across runs).
+    """What resolving one clause found, without its file, index or positions (kept
+    across runs).
 
     Never changed once made: the grouping into functions only reads it.
     """
 
-    __slots__ = ("clause", "uses", "calls", "remotes", "heads", "extra", "problems")
+    # Tuples, not sets: thousands are kept, and a set takes several times the memory.
+    __slots__ = (
+        "macros",
+        "records",
+        "calls",
+        "applied",
+        "remotes",
+        "heads",
+        "extra",
+        "problems",
+    )
 
     def __init__(
         self,
-        clause: Clause,
         uses: _Uses,
         calls: set[tuple[str, int]],
         remotes: set[tuple[str, str, int]],
@@ -351,25 +361,26 @@ class _ClauseResolution:
         extra: tuple[Any, ...],
         problems: tuple[tuple[str, str, int, int, str], ...],  # code, part, sub, sub2, message
     ) -> None:
-        self.clause = clause
-        self.uses = uses
-        self.calls = calls
-        self.remotes = remotes
+        self.macros = tuple(uses.macros)
+        self.records = tuple(uses.records)
+        self.calls = tuple(calls)
+        self.applied = tuple(uses.applied)  # calls that are applications (see _Uses)
+        self.remotes = tuple(remotes)
         self.heads = heads
         self.extra = extra
         self.problems = problems
 
 
-# Per process, so a body edit re-resolves only the clause it changed: a clause
-# (the very object, which the lowering hands on unchanged) resolved in equal
-# macro and record environments resolves the same; a function grouped from
-# the same clause resolutions with the same imports is the same function.
-# Each entry holds the objects whose ids its key names, so no id is reused
-# while it lives.
-_RESOLVED_CLAUSES: Recent[tuple[int, bytes, bytes], _ClauseResolution] = Recent(40_000)
+# Per process, so an edit re-resolves only the clauses it changed: a clause
+# with the same content (wherever it is) in macro and record environments
+# with the same history resolves the same; a function grouped from the same
+# clause resolutions (the objects: each entry holds them, so their ids are
+# not reused while it lives) and clauses' fingerprints, with the same
+# imports, is the same function.
+_RESOLVED_CLAUSES: Recent[tuple[Any, ...], _ClauseResolution] = Recent(5_000)
 _GROUPED_FUNCTIONS: Recent[
     tuple[Any, ...], tuple[tuple[_ClauseResolution, ...], ResolvedFunction]
-] = Recent(40_000)
+] = Recent(5_000)
 
 
 def _digest_uses(attr: Attribute, uses: _Uses) -> bytes:
@@ -433,7 +444,7 @@ class _Resolver:
         self.compile_attrs: list[Attribute] = []
         self.on_load: list[tuple[str, int, str, int, int]] = []
         self.nifs: list[tuple[str, int]] = []
-        self.clauses: list[tuple[_Active, _ClauseResolution]] = []
+        self.clauses: list[tuple[_Active, Clause, _ClauseResolution]] = []
         self.problems: list[Problem] = []
         # Digests of how the macros and records in effect came to be (each define,
         # undef and record declaration in order): equal digests, equal environments.
@@ -962,15 +973,15 @@ class _Resolver:
     # ----------------------------------------------------------- clauses
 
     def _clause(self, path: str, index: int, clause: Clause) -> None:
-        key = (id(clause), self.macros_digest, self.records_digest)
+        key = (clause.without_positions, self.macros_digest, self.records_digest)
         found = _RESOLVED_CLAUSES.get(key)
-        if found is None or found.clause is not clause:
+        if found is None:
             found = self._resolve_clause(path, index, clause)
             _RESOLVED_CLAUSES.put(key, found)
         for code, part, sub, sub2, message in found.problems:
             self.problems.append(Problem(code, path, "clause", index, part, sub, sub2, message))
         for name, arity in found.heads:
-            self.clauses.append((_Active(path, index, name, arity, found.extra), found))
+            self.clauses.append((_Active(path, index, name, arity, found.extra), clause, found))
 
     def _resolve_clause(self, path: str, index: int, clause: Clause) -> _ClauseResolution:
         first_problem = len(self.problems)
@@ -1066,14 +1077,13 @@ class _Resolver:
                 (problem.code, problem.part, problem.sub, problem.sub2, problem.message)
             )
         del self.problems[first_problem:]
-        return _ClauseResolution(clause, uses, calls, remotes, tuple(heads), extra, tuple(problems))
+        return _ClauseResolution(uses, calls, remotes, tuple(heads), extra, tuple(problems))
 
     def functions(self) -> list[ResolvedFunction]:
         """Group the active clauses into definitions; report mismatched heads and duplicates."""
         groups: list[tuple[str, int, list[int]]] = []
         open_group = False
-        for position, (rc, resolution) in enumerate(self.clauses):
-            clause = resolution.clause
+        for position, (rc, clause, _) in enumerate(self.clauses):
             name, arity = rc.name, rc.arity
             if name is None:
                 open_group = not clause.ends
@@ -1132,8 +1142,9 @@ class _Resolver:
         imports: tuple[Any, ...],
     ) -> ResolvedFunction:
         """``imports``: the module's imports and ``import_sources``, as a key."""
-        resolutions = tuple(self.clauses[position][1] for position in members)
-        key = (name, arity, tuple(members), tuple(map(id, resolutions)), imports)
+        resolutions = tuple(self.clauses[position][2] for position in members)
+        fingerprints = tuple(self.clauses[position][1].fingerprint for position in members)
+        key = (name, arity, tuple(members), tuple(map(id, resolutions)), fingerprints, imports)
         known = _GROUPED_FUNCTIONS.get(key)
         if known is not None and all(a is b for a, b in zip(known[0], resolutions, strict=True)):
             return known[1]
@@ -1155,14 +1166,13 @@ class _Resolver:
         remotes: set[tuple[str, str, int]] = set()
         fingerprints: list[bytes] = []
         for position in members:
-            resolution = self.clauses[position][1]
-            uses = resolution.uses
-            macros |= uses.macros
-            records |= uses.records
-            calls |= resolution.calls
-            applied |= uses.applied
-            remotes |= resolution.remotes
-            fingerprints.append(resolution.clause.fingerprint)
+            _, clause, resolution = self.clauses[position]
+            macros.update(resolution.macros)
+            records.update(resolution.records)
+            calls.update(resolution.calls)
+            applied.update(resolution.applied)
+            remotes.update(resolution.remotes)
+            fingerprints.append(clause.fingerprint)
         imported = sorted(f"{m}:{f}/{a}".encode() for m, f, a in self.imports if (f, a) in calls)
         # A call of an imported function is a call of that module's function.
         remotes |= {(import_sources[c], *c) for c in applied if c in import_sources}
@@ -1193,7 +1203,7 @@ class _Resolver:
         files: dict[str, int] = {self.path: 0}
         clause_at: list[int] = []
         extras: list[ClauseExtra] = []
-        for position, (active, _) in enumerate(self.clauses):
+        for position, (active, _, _) in enumerate(self.clauses):
             file_index = files.setdefault(active.file, len(files))
             clause_at.append(file_index << 32 | active.index)
             if any(active.extra):

@@ -68,7 +68,7 @@ def record(tag: str, *, remember: bool = False) -> Callable[[type[T]], type[T]]:
 # Encodings of instances of the ``remember`` records, by id(). Each entry holds
 # the object itself, so its id cannot be reused while the entry lives. Bounded:
 # an evicted object is encoded again when next seen.
-REMEMBERED_ENCODINGS = 40_000
+REMEMBERED_ENCODINGS = 5_000
 
 _REMEMBERED: set[type] = set()
 _remembered_lock = threading.Lock()

@@ -20,7 +20,7 @@ from holo.queries import item_tree
 from holo.queries.lower import lower
 from holo.queries.lowered_forms import LoweredForms
 from holo.queries.reparse import RecentTrees, common_prefix, common_suffix
-from holo.queries.syntax import ParsedFile
+from holo.queries.syntax import ParsedFile, _parser
 from tests.frontend.helpers import OtpFacts
 
 # Modules with macros, records, conditional compilation and non-ASCII text.
@@ -197,3 +197,18 @@ def test_common_prefix_and_suffix(prefix: bytes, a: bytes, b: bytes) -> None:
     while tail < limit and left[-1 - tail] == right[-1 - tail]:
         tail += 1
     assert common_suffix(left, right, limit) == tail
+
+
+def test_recent_trees_keep_a_bounded_amount_of_source() -> None:
+    recent = RecentTrees(capacity=8, budget=100)
+    small = b"-module(m).\nf() -> ok.\n"
+    ParsedFile("a.erl", small, recent)
+    ParsedFile("big.erl", small + b"g() -> ok.\n" * 10, recent)  # over the whole budget
+    assert recent.parse(_parser(), "big.erl", small) is None  # so not kept
+    assert recent.parse(_parser(), "a.erl", small) is not None
+    for name in ("b.erl", "c.erl", "d.erl"):
+        ParsedFile(name, small, recent)
+    # Four of these fit in 100 bytes; a fifth pushes out the least recently kept.
+    ParsedFile("e.erl", small, recent)
+    assert recent.parse(_parser(), "a.erl", small) is None
+    assert recent.parse(_parser(), "e.erl", small + b"h() -> 1.\n") is not None

@@ -31,7 +31,7 @@ item_tree_module = importlib.import_module("holo.queries.item_tree")
 
 MODULE = """\
 -module(m).
--export([a/1, b/1, c/0, d/0, f/0, h/0]).
+-export([a/1, b/1, c/0, d/0, f/0, h/0, k/0]).
 -include("h.hrl").
 -import(lists, [seq/2]).
 -define(A(X), {X, helper()}).
@@ -47,7 +47,12 @@ c() -> #q{}.
 d() -> ?SERVER:call(?A(1)).
 f() -> seq(1, 2).
 h() -> #r{y = 2}.
+-define(CALL(F), F(1)).
+-define(FREE, V).
+k() -> {?CALL(helper), ?FREE, V}.
+z() -> U.
 helper() -> ok.
+helper(_) -> ok.
 """
 
 HEADER = """\
@@ -141,6 +146,12 @@ EDITS = (
     ("src/m.erl", "-define(A(X), {X, helper()}).", "-define(A(X), X)."),
     ("src/m.erl", "-ifdef(T).", "-define(T, 1).\n-ifdef(T)."),
     ("src/m.erl", "helper() -> ok.", "-undef(A).\nhelper() -> ?A(1)."),
+    # Edits of the clause itself that change only what its resolution reads
+    # beside the names it calls: a record field, a macro argument, a variable.
+    ("src/m.erl", "h() -> #r{y = 2}.", "h() -> #r{z = 2}."),
+    ("src/m.erl", "k() -> {?CALL(helper), ?FREE, V}.", "k() -> {?CALL(other), ?FREE, V}."),
+    ("src/m.erl", "k() -> {?CALL(helper), ?FREE, V}.", "k() -> {?CALL(helper), ?FREE, W}."),
+    ("src/m.erl", "z() -> U.", "z() -> {U,}."),  # a syntax error: no unbound variable
 )
 
 
