@@ -22,11 +22,10 @@ from typing import Any
 from holo.diagnostics import Diagnostic
 from holo.queries import codes
 from holo.queries.interface import HARMLESS_TRANSFORMS, Callee, callee, exported_functions
-from holo.queries.items import unpack
+from holo.queries.items import Span, unpack
 from holo.queries.locate import Trees
 from holo.queries.project_index import module_path
 from holo.queries.resolve import ResolvedModule, resolve
-from holo.queries.source import Range
 from holo.queries.stored import stored
 
 
@@ -132,7 +131,8 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
     found: list[Diagnostic] = []
     callees: dict[str, Callee | None] = {}
 
-    def check(file: str, where: Range, module: str, function: str, arity: int, via: str) -> None:
+    # ``where`` stays a packed Span until a diagnostic needs it: most calls are fine.
+    def check(file: str, where: Span, module: str, function: str, arity: int, via: str) -> None:
         if module not in callees:
             callees[module] = callee(db, module, resolved.profile)
         target = callees[module]
@@ -140,7 +140,7 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
             found.append(
                 codes.diagnostic(
                     file,
-                    where,
+                    unpack(where),
                     codes.UNKNOWN_MODULE,
                     f"module {module} is not in the project, its dependencies or OTP{via}: "
                     "check the name, or add the application that has it",
@@ -152,7 +152,7 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
         found.append(
             codes.diagnostic(
                 file,
-                where,
+                unpack(where),
                 codes.UNDEFINED_REMOTE,
                 f"{module}:{function}/{arity} is not exported by {module}{via}"
                 + _export_hint(module, function, target),
@@ -169,11 +169,11 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
         for i, remote in enumerate(clause.refs.remote_calls):
             module = rc.module_of(i, remote)
             if module is not None:
-                check(rc.file, unpack(remote[4]), module, remote[2], remote[3], "")
+                check(rc.file, remote[4], module, remote[2], remote[3], "")
         for use, module, function, arity in rc.macro_remote_calls:
             macro = clause.refs.macro_uses[use]
             via = f" (called by macro ?{macro[0]})"
-            check(rc.file, unpack(macro[2]), module, function, arity, via)
+            check(rc.file, macro[2], module, function, arity, via)
         if not imported:
             continue
         funs = clause.refs.local_funs
@@ -181,13 +181,13 @@ def _remote_calls(db: Any, trees: Trees, resolved: ResolvedModule) -> list[Diagn
             module = imported.get((name, arity))
             if module is not None and i not in rc.dropped_calls and i not in funs:
                 via = f" (imported with -import({module}, [...]))"
-                check(rc.file, unpack(where), module, name, arity, via)
+                check(rc.file, where, module, name, arity, via)
         for use, name, arity in rc.macro_calls:
             module = imported.get((name, arity))
             if module is not None:
                 macro = clause.refs.macro_uses[use]
                 via = f" (called by macro ?{macro[0]}, imported with -import({module}, [...]))"
-                check(rc.file, unpack(macro[2]), module, name, arity, via)
+                check(rc.file, macro[2], module, name, arity, via)
     return found
 
 
