@@ -220,6 +220,13 @@ class _Pending:
         self.key = key
 
 
+def _end_point(parsed: ParsedFile) -> tuple[int, int]:
+    """(line, code-point column) of the end of the file, without indexing every line."""
+    src = parsed.source
+    row = src.count(b"\n")
+    return row, parsed.lines.column(row, len(src) - (src.rfind(b"\n") + 1))
+
+
 class Lowerer:
     """Lowers one parsed file. Use :func:`lower`."""
 
@@ -534,7 +541,7 @@ class Lowerer:
             "".join(letters),
             *(tuple(items[FORM_LETTERS[kind]]) for kind in _KIND_ORDER),
             root.has_error,
-            lines.end_point(),
+            _end_point(parsed),
             tuple((code, span(where), message) for code, where, message in syntax_problems(parsed)),
         )
 
