@@ -490,6 +490,7 @@ class Lowerer:
         parsed = self.parsed
         root = parsed.root
         src, lines, renamed = self.src, parsed.lines, parsed.maybe_renamed
+        ascii = lines.ascii
         forms = root.children
         last = len(forms) - 1
         found: list[Lowered | _Pending] = []
@@ -509,7 +510,7 @@ class Lowerer:
                 key = (
                     form.type,
                     src[form.start_byte : form.end_byte],
-                    lines.column(row, column),
+                    column if ascii else lines.column(row, column),
                     renamed,
                 )
                 known = memo.lookup(key, row)

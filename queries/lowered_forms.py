@@ -67,11 +67,13 @@ class LoweredForms:
         return moved
 
     def remember(self, key: FormKey, line: int, lowered: Lowered) -> None:
+        memo = self._memo
         with self._lock:
-            self._memo[key] = (line, lowered)
-            self._memo.move_to_end(key)
-            while len(self._memo) > self.capacity:
-                self._memo.popitem(last=False)
+            if key in memo:
+                memo.move_to_end(key)
+            memo[key] = (line, lowered)
+            if len(memo) > self.capacity:
+                memo.popitem(last=False)
 
     def __len__(self) -> int:
         return len(self._memo)
