@@ -490,7 +490,7 @@ class Lowerer:
         parsed = self.parsed
         root = parsed.root
         src, lines, renamed = self.src, parsed.lines, parsed.maybe_renamed
-        ascii = lines.ascii
+        is_ascii = lines.ascii
         forms = root.children
         last = len(forms) - 1
         found: list[Lowered | _Pending] = []
@@ -510,7 +510,7 @@ class Lowerer:
                 key = (
                     form.type,
                     src[form.start_byte : form.end_byte],
-                    column if ascii else lines.column(row, column),
+                    column if is_ascii else lines.column(row, column),
                     renamed,
                 )
                 known = memo.lookup(key, row)
