@@ -14,6 +14,7 @@ anything unexpected prints one line naming the log file that holds the details.
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Sequence
 
@@ -43,6 +44,7 @@ def _log_file() -> str:
     return log_file()
 
 
+@functools.cache  # the daemon parses every request's command line with the same parsers
 def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     """The parser; only ``command``'s module is imported (the language server's alone
     costs half a second), the others are listed by name."""
@@ -80,7 +82,10 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if client.wanted(argv, command):
         assert command is not None
-        code = client.run(argv, command)
+        try:
+            code = client.run(argv, command)
+        except KeyboardInterrupt:
+            return 130
         if code is not None:
             return code
     return run_command(argv)

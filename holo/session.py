@@ -114,6 +114,12 @@ class Session:
             starter.start()
             self._starters.append(starter)
 
+    def has_node(self, role: str) -> bool:
+        """Whether the ``agent`` or ``runtime`` node has been started (or is starting)."""
+        return role in self.__dict__ or any(
+            t.name == f"holo-start-{role}" and t.is_alive() for t in self._starters
+        )
+
     def _start_quietly(self, role: str) -> None:
         """Start a node ahead of need. A failure is not reported here: the first real use
         of the node tries again, in the thread that needs it, and reports it there."""

@@ -25,9 +25,10 @@ Protocol (:mod:`holo.daemon.protocol`)
     daemon's, or ``{"kind": "refused"}`` for another user.
 
 Fingerprint (:mod:`holo.daemon.fingerprint`)
-    holo's version, the Python that runs it, and a digest of the path, size
-    and mtime of every file of holo's installed source: an edited editable
-    install never talks to a daemon running the old code. A client that gets
+    holo's version, the Python environment that runs it (prefix and
+    version), and a digest of the path, size and mtime of every file of
+    holo's installed source: an edited editable install never talks to a
+    daemon running the old code. A client that gets
     "stale" asks that daemon to stop and goes on as if there were none.
 
 The client (:mod:`holo.daemon.client`, called first by holo.cli)

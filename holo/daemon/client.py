@@ -8,7 +8,6 @@ anything of its own, on every `holo build`, `holo check` and `holo test`.
 from __future__ import annotations
 
 import os
-import socket
 import sys
 import time
 from collections.abc import Sequence
@@ -16,8 +15,16 @@ from collections.abc import Sequence
 from holo.daemon import paths, protocol
 from holo.daemon.fingerprint import fingerprint
 
+try:  # the socket module's wrappers cost the client milliseconds it has no use for
+    from _socket import AF_UNIX, SOCK_STREAM
+    from _socket import socket as new_socket
+except ImportError:  # another Python implementation
+    from socket import AF_UNIX, SOCK_STREAM
+    from socket import socket as new_socket
+
 TYPE_CHECKING = False  # importing typing costs the client milliseconds
 if TYPE_CHECKING:
+    from socket import socket
     from typing import Any
 
 COMMANDS = ("build", "check", "test")
@@ -52,8 +59,10 @@ def run(argv: Sequence[str], command: str) -> int | None:
     request = _request(argv, cwd)
     sock = connect(cache_dir)
     if sock is not None:
-        with sock:
+        try:
             outcome = _serve(sock, request, command)
+        finally:
+            sock.close()
         if isinstance(outcome, int):
             return outcome
         if outcome == REFUSED:
@@ -66,8 +75,10 @@ def run(argv: Sequence[str], command: str) -> int | None:
     while time.monotonic() < deadline:
         sock = connect(cache_dir)
         if sock is not None:
-            with sock:
+            try:
                 outcome = _serve(sock, request, command)
+            finally:
+                sock.close()
             if isinstance(outcome, int):
                 return outcome
             if outcome == REFUSED:
@@ -110,9 +121,9 @@ def _terminal_size() -> tuple[int | None, int | None]:
     return None, None
 
 
-def connect(cache_dir: str) -> socket.socket | None:
+def connect(cache_dir: str) -> socket | None:
     """A connection to the daemon of ``cache_dir``, or None when none listens."""
-    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock = new_socket(AF_UNIX, SOCK_STREAM)
     try:
         paths.at_short_path(paths.socket_path(cache_dir), sock.connect)
     except OSError:
@@ -121,10 +132,13 @@ def connect(cache_dir: str) -> socket.socket | None:
     return sock
 
 
-def _serve(sock: socket.socket, request: dict[str, Any], command: str) -> int | str:
+def _serve(sock: socket, request: dict[str, Any], command: str) -> int | str:
     """Send the request and copy out the answer: the exit code, or STALE or REFUSED."""
     try:
-        protocol.send(sock, request)
+        try:  # noqa: SIM105 - contextlib is an import the client does without
+            protocol.send(sock, request)
+        except OSError:
+            pass  # the daemon may have answered already: why it hung up
         first = protocol.receive(sock)
         if first is None:
             return _died(command)
@@ -194,9 +208,10 @@ def ask(cache_dir: str, kind: str) -> dict[str, Any] | None:
     sock = connect(cache_dir)
     if sock is None:
         return None
-    with sock:
-        try:
-            protocol.send(sock, {"kind": kind})
-            return protocol.receive(sock)
-        except (OSError, protocol.ProtocolError):
-            return None
+    try:
+        protocol.send(sock, {"kind": kind})
+        return protocol.receive(sock)
+    except (OSError, protocol.ProtocolError):
+        return None
+    finally:
+        sock.close()

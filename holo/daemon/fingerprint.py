@@ -7,10 +7,14 @@ virtualenv) and is replaced. Standard library only: the client imports this.
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
 import sys
+
+try:  # hashlib's blake2b without loading OpenSSL: milliseconds every client start saves
+    from _blake2 import blake2b
+except ImportError:  # another Python implementation
+    from hashlib import blake2b
 
 import holo
 
@@ -32,9 +36,11 @@ def source_dirs() -> list[str]:
 
 
 def fingerprint() -> str:
-    """A digest of holo's version, the interpreter, and (path, size, mtime_ns) of its files."""
-    h = hashlib.blake2b(digest_size=16)
-    h.update(f"{holo.__version__}\0{sys.executable}\0{sys.version}\0".encode())
+    """A digest of holo's version, its Python, and (path, size, mtime_ns) of its files."""
+    h = blake2b(digest_size=16)
+    # The environment (a virtualenv's prefix), not the name it was started by:
+    # `holo` and `python -m holo.cli` run the same holo.
+    h.update(f"{holo.__version__}\0{sys.prefix}\0{sys.version}\0".encode())
     for top in source_dirs():
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")

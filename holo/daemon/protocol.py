@@ -6,11 +6,11 @@ Standard library only: the client imports this.
 from __future__ import annotations
 
 import json
-import socket
 import struct
 
 TYPE_CHECKING = False  # importing typing costs the client milliseconds
 if TYPE_CHECKING:
+    from socket import socket
     from typing import Any
 
 MAX_FRAME = 64 * 2**20  # a request carries an environment; an answer, some output
@@ -21,12 +21,12 @@ class ProtocolError(Exception):
     """The other side sent something that is not a frame, or hung up inside one."""
 
 
-def send(sock: socket.socket, message: dict[str, Any]) -> None:
+def send(sock: socket, message: dict[str, Any]) -> None:
     data = json.dumps(message, separators=(",", ":")).encode("utf-8")
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
-def receive(sock: socket.socket) -> dict[str, Any] | None:
+def receive(sock: socket) -> dict[str, Any] | None:
     """The next frame; None when the other side closed between frames."""
     header = _read(sock, _HEADER.size, at_boundary=True)
     if header is None:
@@ -45,7 +45,7 @@ def receive(sock: socket.socket) -> dict[str, Any] | None:
     return message
 
 
-def _read(sock: socket.socket, size: int, *, at_boundary: bool) -> bytes | None:
+def _read(sock: socket, size: int, *, at_boundary: bool) -> bytes | None:
     chunks: list[bytes] = []
     missing = size
     while missing:

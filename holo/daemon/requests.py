@@ -134,8 +134,7 @@ def run(request: dict[str, Any], channel: Channel) -> int:
         sys.stdout, sys.stderr = saved_out, saved_err
         out.flush()
         err.flush()
-        os.environ.clear()
-        os.environ.update(saved_env)
+        _set_environment(saved_env)
         if saved_cwd is not None:
             try:
                 os.chdir(saved_cwd)
@@ -150,8 +149,16 @@ def _take_environment(request: dict[str, Any]) -> None:
         env["COLUMNS"] = str(request["columns"])
         if request.get("lines") and "LINES" not in env:
             env["LINES"] = str(request["lines"])
-    os.environ.clear()
-    os.environ.update(env)
+    _set_environment(env)
+
+
+def _set_environment(env: dict[str, str]) -> None:
+    """Make os.environ equal ``env``, touching only what differs (each change is a putenv)."""
+    for name in [n for n in os.environ if n not in env]:
+        del os.environ[name]
+    for name, value in env.items():
+        if os.environ.get(name) != value:
+            os.environ[name] = value
 
 
 def _run_command(argv: list[str]) -> int:

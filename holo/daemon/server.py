@@ -188,13 +188,22 @@ class Daemon:
         with conn:
             try:
                 if not self._same_user(conn):
-                    protocol.send(conn, {"kind": "refused"})
+                    self._refuse(conn)
                     return
                 message = protocol.receive(conn)
                 if message is not None:
                     self._answer(conn, message)
             except (OSError, protocol.ProtocolError) as e:
                 log.info("a connection failed: %s", e)
+
+    def _refuse(self, conn: socket.socket) -> None:
+        """Say no, after taking the request: closing on an unread request could reset the
+        connection before the peer reads why."""
+        conn.settimeout(2.0)
+        with contextlib.suppress(OSError, protocol.ProtocolError):
+            protocol.receive(conn)
+        protocol.send(conn, {"kind": "refused"})
+        conn.shutdown(socket.SHUT_WR)
 
     def _same_user(self, conn: socket.socket) -> bool:
         raw = conn.getsockopt(socket.SOL_SOCKET, socket.SO_PEERCRED, _PEERCRED.size)

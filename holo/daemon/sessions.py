@@ -9,10 +9,16 @@ whose BEAM nodes start in that environment.
 Before a request uses it, a kept Session is checked and refreshed:
 
 * the OTP that ``PATH`` leads to now must be the one it opened with (an
-  upgraded OTP opens a new Session, like a fresh process would);
+  upgraded OTP opens a new Session, like a fresh process would); OTP is
+  located again only when the ``erl`` found, or OTP's ``lib/`` or
+  ``releases/`` directory, changed since;
 * ``Workspace.refresh`` sets every input that changed on disk since the last
   request (new, deleted, modified files, configuration), and the query graph
   re-verifies what depends on them.
+
+A Session that has built (its runtime node runs) also starts its agent in
+the background after the request, so the first edit does not wait for a
+compiler to start; a Session only checked starts no node.
 
 After the request its new results are persisted, so the cache directory is
 left as a command in its own process would leave it. A request that fails
@@ -26,6 +32,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import shutil
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator
@@ -45,6 +52,19 @@ _ENVIRONMENT_PREFIXES = ("ERL_", "HOLO_")
 _NOT_SESSION_ENVIRONMENT = ("HOLO_DAEMON", "HOLO_DAEMON_IDLE", "HOLO_CACHE_DIR")
 
 Key = tuple[str, str, str]
+OtpMarker = tuple[tuple[str | None, tuple[int, int, int] | None], ...]
+
+
+def otp_marker(otp_root: str) -> OtpMarker:
+    """What changes when the ``erl`` on PATH, or the OTP it belongs to, is replaced."""
+    found: list[tuple[str | None, tuple[int, int, int] | None]] = []
+    for path in (shutil.which("erl"), f"{otp_root}/lib", f"{otp_root}/releases"):
+        try:
+            st = os.stat(path) if path is not None else None
+        except OSError:
+            st = None
+        found.append((path, None if st is None else (st.st_ino, st.st_mtime_ns, st.st_size)))
+    return tuple(found)
 
 
 def environment_digest() -> str:
@@ -64,6 +84,7 @@ class WarmSessions:
     def __init__(self, capacity: int = CAPACITY) -> None:
         self.capacity = capacity
         self._sessions: OrderedDict[Key, Session] = OrderedDict()
+        self._otp: dict[Key, OtpMarker] = {}  # what OTP looked like when last located
         self._lock = threading.Lock()
 
     def roots(self) -> list[tuple[str, str]]:
@@ -79,7 +100,8 @@ class WarmSessions:
         session = self._take(key)
         try:
             if session is None:
-                session = Session(root, cache)
+                # Absolute: the Session outlives the request's working directory.
+                session = Session(root, key[1])
                 session.workspace.refresh()  # records what it read: the next refresh stats
             else:
                 session.workspace.refresh()
@@ -94,6 +116,9 @@ class WarmSessions:
             raise
         else:
             self._keep(key, session)
+            if session.has_node("runtime") and not session.has_node("agent"):
+                # It builds: have the compiler ready for the first edit.
+                session.start_nodes()
         finally:
             if session is not None and key in self._sessions:
                 session.db.persist()
@@ -103,11 +128,15 @@ class WarmSessions:
             session = self._sessions.pop(key, None)
         if session is None:
             return None
+        marker = otp_marker(session.otp.root)
+        if self._otp.get(key) == marker:
+            return session
         try:
             same_otp = session.otp == locate_otp()
         except UserError:
             self._close(session)
             raise
+        self._otp[key] = marker
         if not same_otp:
             log.info("OTP changed under %s: opening it again", key[0])
             self._close(session)
@@ -119,7 +148,9 @@ class WarmSessions:
             self._sessions[key] = session
             evicted = []
             while len(self._sessions) > self.capacity:
-                evicted.append(self._sessions.popitem(last=False)[1])
+                old_key, old_session = self._sessions.popitem(last=False)
+                self._otp.pop(old_key, None)
+                evicted.append(old_session)
         for old in evicted:
             self._close(old)
 

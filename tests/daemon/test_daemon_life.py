@@ -121,6 +121,33 @@ def test_a_daemon_killed_mid_request_is_one_line_and_the_next_call_works(
     assert holo.pid() != pid
 
 
+def test_ctrl_c_in_the_client_exits_130_and_the_daemon_finishes_the_request(
+    holo: Holo, tmp_path: Path
+) -> None:
+    shop = copy_shop(tmp_path / "shop")
+    (shop / "test" / "shop_slow_tests.erl").write_text(SLOW_TESTS.replace("60000", "4000"))
+    holo.daemon("build", str(shop), "--json")
+    pid = holo.pid()
+    client = holo_process(["test", str(shop), "--all"], {**holo.env, "HOLO_DAEMON": "wait"})
+
+    def busy() -> bool:
+        status = holo.status()
+        return status is not None and status["busy_s"] is not None
+
+    assert wait_until(busy)
+    client.send_signal(signal.SIGINT)
+    out, err = client.communicate(timeout=30)
+    assert client.returncode == 130
+    assert "Traceback" not in err
+    # The next request waits for the interrupted one, which ran to its end: its
+    # records say every test passed, so nothing is left to run.
+    after = holo.daemon("test", str(shop), "--json")
+    assert after.returncode == 0, after.stderr
+    report = holo.json(after)
+    assert report["selected"] == [] and "shop_slow_tests:slow_test_" in report["skipped"]
+    assert holo.pid() == pid and holo.requests() == 3
+
+
 def test_stop_leaves_no_holo_or_erl_process_behind(holo: Holo, tmp_path: Path) -> None:
     shop = copy_shop(tmp_path / "shop")
     holo.daemon("build", str(shop), "--json")
@@ -211,7 +238,8 @@ def test_the_daemon_is_for_its_user_alone(holo: Holo, installed_holo: Path) -> N
         for path, mode in ((cache, 0o711), (cache / "daemon", 0o711), (socket_path, 0o666)):
             os.chmod(path, mode)
         refused = subprocess.run(peer, capture_output=True, text=True, timeout=30, **as_nobody)
-        assert json.loads(refused.stdout) == {"kind": "refused"}, refused.stderr
+        assert refused.returncode == 0, refused.stderr
+        assert json.loads(refused.stdout) == {"kind": "refused"}, refused.stdout
         assert other.status() is not None  # its own user is still served
     finally:
         other.clean_up()

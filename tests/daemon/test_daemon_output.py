@@ -118,3 +118,40 @@ def test_the_client_imports_none_of_holos_engine(holo: Holo, tmp_path: Path) -> 
              or name.startswith(("holo.engine", "holo.queries", "holo.session", "holo.project"))}
     assert heavy == set()
     assert run_holo(["daemon", "status"], {**holo.env, "HOLO_DAEMON": "0"}).returncode == 0
+
+
+MARKER_MODULE = """\
+-module(shop_marker).
+-on_load(mark/0).
+-export([mark/0]).
+-ifdef(TEST).
+profile() -> <<"test">>.
+-else.
+profile() -> <<"default">>.
+-endif.
+mark() -> ok = file:write_file("{marker}", profile()).
+"""
+
+
+def test_after_a_test_run_a_build_puts_its_own_code_back_into_holos_node(
+    holo: Holo, tmp_path: Path
+) -> None:
+    """The runtime node outlives the requests: after `holo test` ran the test build
+    there, `holo build` must leave it running the default build, as a fresh node would.
+    The module's -on_load says which build was last loaded."""
+    shop = copy_shop(tmp_path / "shop")
+    marker = tmp_path / "loaded-profile"
+    (shop / "src" / "shop_marker.erl").write_text(MARKER_MODULE.format(marker=marker))
+    runs = [(["build", str(shop), "--json"], b"default"), (["test", str(shop), "--json"], b"test"),
+            (["build", str(shop), "--json"], b"default"), (["build", str(shop), "--json"], None),
+            (["test", str(shop), "--json"], b"test"), (["build", str(shop), "--json"], b"default")]
+    for args, profile in runs:
+        marker.unlink(missing_ok=True)
+        result = holo.daemon(*args)
+        assert result.returncode == 0, result.stdout + result.stderr
+        assert "shop_marker" in holo.json(result).get("loaded", ["shop_marker"])
+        if profile is None:  # the same build again: the node already runs it
+            assert not marker.exists()
+        else:
+            assert marker.read_bytes() == profile, args
+    assert holo.requests() == len(runs)
