@@ -12,7 +12,10 @@ The VM's stdout and stderr go to the node's log file instead.
 Protocol (``Kind`` an atom, ``Args`` usually a map)::
 
     holo  -> agent   {call, Id, Kind, Args}        {cancel, Id}
+                     {call, Id, Kind, Args, Limit} run it while fewer than Limit
+                                                   calls of Kind run; wait until then
     agent -> holo    {hello, Info}                 once, when the agent is up
+                     {started, Id}                 a call with a Limit began to run
                      {reply, Id, Value}
                      {failed, Id, Why, Message}    Why: unknown_request | crash
 
@@ -50,6 +53,7 @@ import itertools
 import logging
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from functools import partial
@@ -96,10 +100,15 @@ class NodeInfo:
         )
 
 
-class _CallFuture(concurrent.futures.Future[Any]):
+class CallFuture(concurrent.futures.Future[Any]):
+    """The reply to one request; cancelling it stops the request in the agent."""
+
     def __init__(self, request_id: int) -> None:
         super().__init__()
         self.request_id = request_id
+        # When the agent began to run a call with a limit (time.monotonic()),
+        # None while it waits for its turn; reset when the call is sent again.
+        self.started_at: float | None = None
 
 
 @dataclass(eq=False)
@@ -107,7 +116,7 @@ class _Call:
     id: int
     kind: str
     frame: bytes
-    future: _CallFuture
+    future: CallFuture
     sent_to: AgentProcess | None = None
     deaths: int = 0
 
@@ -164,9 +173,14 @@ class BeamNode:
 
     # --- requests --------------------------------------------------------
 
-    def submit(self, kind: str, args: Any = None) -> concurrent.futures.Future[Any]:
-        """Send a request; the future resolves to the agent's reply as plain Python values."""
-        return self._submit(kind, args)
+    def submit(self, kind: str, args: Any = None, *, limit: int | None = None) -> CallFuture:
+        """Send a request; the future resolves to the agent's reply as plain Python values.
+
+        With ``limit``, the agent runs it only while fewer than ``limit``
+        requests of this kind run, in the order they were sent, and the
+        future's ``started_at`` (time.monotonic()) tells when it began.
+        """
+        return self._submit(kind, args, limit=limit)
 
     def call(self, kind: str, args: Any = None, *, timeout: float | None = None) -> Any:
         """Send a request and wait for its reply (TimeoutError after ``timeout`` seconds)."""
@@ -318,10 +332,23 @@ class BeamNode:
 
     # --- sending -----------------------------------------------------------
 
-    def _submit(self, kind: str, args: Any, on_done: _DoneCallback | None = None) -> _CallFuture:
+    def _submit(
+        self,
+        kind: str,
+        args: Any,
+        on_done: _DoneCallback | None = None,
+        *,
+        limit: int | None = None,
+    ) -> CallFuture:
         request_id = next(self._ids)
-        frame = encode(("call", request_id, kind, {} if args is None else args))
-        future = _CallFuture(request_id)
+        call_args = {} if args is None else args
+        if limit is None:
+            frame = encode(("call", request_id, kind, call_args))
+        else:
+            if limit < 1:
+                raise ValueError(f"a request limit must be at least 1, not {limit}")
+            frame = encode(("call", request_id, kind, call_args, limit))
+        future = CallFuture(request_id)
         if on_done is not None:  # before the reply can arrive: runs in the reader thread
             future.add_done_callback(on_done)
         future.add_done_callback(self._forget_if_cancelled)
@@ -342,7 +369,7 @@ class BeamNode:
     def _forget_if_cancelled(self, future: concurrent.futures.Future[Any]) -> None:
         if not future.cancelled():
             return
-        assert isinstance(future, _CallFuture)
+        assert isinstance(future, CallFuture)
         request_id = future.request_id
         with self._lock:
             call = self._pending.pop(request_id, None)
@@ -484,6 +511,7 @@ class BeamNode:
             for call in self._pending.values():
                 if call.sent_to is proc:
                     call.sent_to = None
+                    call.future.started_at = None
                     call.deaths += 1
                     if call.deaths >= 2:
                         failed.append(call)
@@ -508,6 +536,11 @@ class BeamNode:
             log.exception("undecodable frame from the BEAM agent")
             return
         match term:
+            case ("started", int(request_id)):
+                with self._lock:
+                    call = self._pending.get(request_id)
+                if call is not None:
+                    call.future.started_at = time.monotonic()
             case ("reply", int(request_id), value):
                 self._settle(request_id, value, None)
             case ("failed", int(request_id), str(why), bytes(message)):

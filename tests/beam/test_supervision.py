@@ -160,3 +160,37 @@ def test_the_vm_dies_with_a_holo_that_never_closed_it(beam_cache: Path) -> None:
 def test_a_node_that_cannot_start_says_why(beam_cache: Path) -> None:
     with pytest.raises(BeamStartError, match="no-such-erl"):
         BeamNode(cache_dir=beam_cache, erl="no-such-erl")
+
+
+def _parked(node: BeamNode, name: str) -> bool:
+    return apply(node, "erlang", "whereis", name) is not None
+
+
+def test_calls_with_a_limit_run_that_many_at_once_in_the_order_sent(node: BeamNode) -> None:
+    first, second, third = (node.submit("park", f"limited_{i}", limit=2) for i in (1, 2, 3))
+    wait_until(lambda: _parked(node, "limited_1") and _parked(node, "limited_2"), "two to run")
+    assert first.started_at is not None and second.started_at is not None
+    # Two of its kind run: the third waits for its turn, and other kinds do not.
+    assert node.call("echo", "not held up") == "not held up"
+    assert not _parked(node, "limited_3")
+    assert third.started_at is None
+    assert first.cancel()
+    wait_until(lambda: _parked(node, "limited_3"), "the third to take the free place")
+    assert third.started_at is not None
+    assert not _parked(node, "limited_1")
+    assert second.cancel() and third.cancel()
+    wait_until(lambda: not _parked(node, "limited_2") and not _parked(node, "limited_3"), "kills")
+
+
+def test_a_call_cancelled_while_it_waits_for_its_turn_never_runs(node: BeamNode) -> None:
+    running = node.submit("park", "turn_running", limit=1)
+    waiting = node.submit("park", "turn_waiting", limit=1)
+    wait_until(lambda: _parked(node, "turn_running"), "the first to run")
+    assert waiting.cancel()
+    assert running.cancel()
+    # Had the cancelled call kept its place, it would run now and hold the only one.
+    after = node.submit("park", "turn_after", limit=1)
+    wait_until(lambda: _parked(node, "turn_after"), "the next call to run")
+    assert not _parked(node, "turn_waiting")
+    assert after.cancel()
+    wait_until(lambda: not _parked(node, "turn_after"), "the kill")

@@ -7,13 +7,20 @@
 %% erlang:display/1; stdout and stderr go to a log file, so neither can
 %% corrupt the frame stream.
 %%
-%% Python -> agent:  {call, Id, Kind, Args} | {cancel, Id}
+%% Python -> agent:  {call, Id, Kind, Args} | {call, Id, Kind, Args, Limit}
+%%                   | {cancel, Id}
 %% agent -> Python:  {hello, Info} (once, first)
+%%                   {started, Id}                a call with a Limit began to run
 %%                   {reply, Id, Value}
 %%                   {failed, Id, Why, Message}   Why: unknown_request | crash
 %%
 %% Each call runs in its own process, so calls run in parallel on all
-%% schedulers and a call that crashes fails only itself. A call's handler is
+%% schedulers and a call that crashes fails only itself. A call with a Limit
+%% runs only while fewer than Limit calls of its Kind run; the others wait
+%% here, in the order they came, and each says when it starts. So holo can
+%% keep more compiles on their way than the agent runs at once (the next one
+%% is here the moment a compile ends) and time each one from its start. A
+%% call's handler is
 %% looked up by Kind in a registry built from every module in the agent's ebin
 %% that exports holo_handlers/0 (returning #{Kind => fun Handler/1}); the
 %% register_handlers call adds the handlers of a module loaded later.
@@ -26,6 +33,11 @@
 -define(HANDLERS, {?MODULE, handlers}).
 -define(TMP_DIR, {?MODULE, tmp_dir}).
 -define(SERIAL, holo_agent_serial).
+
+%% running: monitor -> {Id, Pid, Kind | unlimited}
+%% waiting: Kind -> queue of {Id, Args, Limit}, the calls that wait for a slot
+%% active:  Kind -> how many calls of Kind with a limit run
+-record(loop, {port, running = #{}, waiting = #{}, active = #{}}).
 
 main([InFd, OutFd, TmpDir]) ->
     persistent_term:put(?TMP_DIR, TmpDir),
@@ -62,37 +74,65 @@ start(InFd, OutFd) ->
     register_agent_modules(),
     Port = open_port({fd, InFd, OutFd}, [binary, {packet, 4}, eof]),
     send(Port, {hello, node_info()}),
-    loop(Port, #{}).
+    loop(#loop{port = Port}).
 
-loop(Port, Running) ->
+loop(#loop{port = Port} = St) ->
     receive
         {Port, {data, Data}} ->
-            loop(Port, handle_frame(Port, binary_to_term(Data), Running));
+            loop(handle_frame(binary_to_term(Data), St));
         {Port, eof} ->
             erlang:halt(0);
         {'DOWN', Mon, process, _, Reason} ->
-            case maps:take(Mon, Running) of
-                {{Id, _Pid}, Rest} when Reason =/= normal ->
-                    send(Port, {failed, Id, crash,
-                                fmt("the request process exited: ~tp", [Reason])}),
-                    loop(Port, Rest);
-                {_, Rest} ->
-                    loop(Port, Rest);
+            case maps:take(Mon, St#loop.running) of
+                {{Id, _Pid, Slot}, Rest} ->
+                    Reason =:= normal orelse
+                        send(Port, {failed, Id, crash,
+                                    fmt("the request process exited: ~tp", [Reason])}),
+                    loop(free_slot(Slot, St#loop{running = Rest}));
                 error ->
-                    loop(Port, Running)
+                    loop(St)
             end;
         _Other ->
-            loop(Port, Running)
+            loop(St)
     end.
 
-handle_frame(Port, {call, Id, Kind, Args}, Running) ->
+handle_frame({call, Id, Kind, Args}, St) ->
+    start_call(Id, Kind, Args, unlimited, St);
+handle_frame({call, Id, Kind, Args, Limit}, St) when is_integer(Limit), Limit >= 1 ->
+    Queue = maps:get(Kind, St#loop.waiting, queue:new()),
+    take_slots(Kind, St#loop{waiting = (St#loop.waiting)#{Kind => queue:in({Id, Args, Limit}, Queue)}});
+handle_frame({cancel, Id}, St) ->
+    [exit(Pid, kill) || {RunId, Pid, _} <- maps:values(St#loop.running), RunId =:= Id],
+    Waiting = maps:map(fun(_Kind, Queue) ->
+                               queue:filter(fun({WaitId, _, _}) -> WaitId =/= Id end, Queue)
+                       end, St#loop.waiting),
+    St#loop{waiting = Waiting};
+handle_frame(_Unknown, St) ->
+    St.
+
+start_call(Id, Kind, Args, Slot, #loop{port = Port} = St) ->
     {Pid, Mon} = spawn_monitor(fun() -> send(Port, run(Id, Kind, Args)) end),
-    Running#{Mon => {Id, Pid}};
-handle_frame(_Port, {cancel, Id}, Running) ->
-    [exit(Pid, kill) || {RunId, Pid} <- maps:values(Running), RunId =:= Id],
-    Running;
-handle_frame(_Port, _Unknown, Running) ->
-    Running.
+    St#loop{running = (St#loop.running)#{Mon => {Id, Pid, Slot}}}.
+
+%% Start the waiting calls of Kind while the first one's limit allows.
+take_slots(Kind, #loop{port = Port} = St) ->
+    Active = maps:get(Kind, St#loop.active, 0),
+    Queue = maps:get(Kind, St#loop.waiting, queue:new()),
+    case queue:out(Queue) of
+        {{value, {Id, Args, Limit}}, Rest} when Active < Limit ->
+            send(Port, {started, Id}),
+            St1 = St#loop{waiting = (St#loop.waiting)#{Kind => Rest},
+                          active = (St#loop.active)#{Kind => Active + 1}},
+            take_slots(Kind, start_call(Id, Kind, Args, Kind, St1));
+        _ ->
+            St
+    end.
+
+free_slot(unlimited, St) ->
+    St;
+free_slot(Kind, St) ->
+    Active = maps:get(Kind, St#loop.active),
+    take_slots(Kind, St#loop{active = (St#loop.active)#{Kind => Active - 1}}).
 
 run(Id, Kind, Args) ->
     case maps:find(Kind, persistent_term:get(?HANDLERS)) of
