@@ -39,6 +39,11 @@ from typing import BinaryIO
 from holo.beam.errors import BeamStartError
 
 _PR_SET_PDEATHSIG = 1
+
+# Schedulers that run out of work sleep at once instead of spinning for a
+# while: holo runs beside its VM (analysing while the agent compiles), and on
+# a machine with few cores a spinning scheduler takes the time holo needs.
+_NO_BUSY_WAIT = ("+sbwt", "none", "+sbwtdcpu", "none", "+sbwtdio", "none")
 _TMP_PREFIX = "holo-agent-"
 
 # Variables that would change what the agent's VM does: extra flags (one could
@@ -114,7 +119,7 @@ class AgentProcess:
         to_child_r, to_child_w = os.pipe()
         from_child_r, from_child_w = os.pipe()
         argv = [
-            erl, "-noshell", "-noinput", "+fnu", "-nocookie", "-pa", str(ebin),
+            erl, "-noshell", "-noinput", "+fnu", *_NO_BUSY_WAIT, "-nocookie", "-pa", str(ebin),
             "-run", "holo_agent", "main", str(to_child_r), str(from_child_w), self.tmp_dir,
         ]  # fmt: skip
         log.write(f"--- holo: starting the agent: {' '.join(argv)}\n".encode())

@@ -10,7 +10,7 @@ from holo.beam import BeamNode, CompileJob, CompileResult
 from holo.diagnostics import Severity
 from holo.engine.codec import decode, encode
 from holo.inputs import MacroOption
-from tests.beam.helpers import apply, compile_module, load_probe
+from tests.beam.helpers import apply, compile_module, load_probe, wait_until
 
 
 def load_and_call(node: BeamNode, result: CompileResult, function: str, *args: object) -> object:
@@ -140,6 +140,42 @@ def test_diagnostics_and_file_macros_in_headers_name_the_project_path(node: Beam
     # Nothing of the private temporary directory leaks into the BEAM: the same
     # job gives the same bytes every time.
     assert node.compile(job).binary == result.binary
+
+
+def _versioned(i: int, version: bytes) -> CompileJob:
+    return CompileJob(
+        f"src/ver_{i}.erl",
+        f'-module(ver_{i}).\n-export([v/0]).\n-include("ver.hrl").\nv() -> ?VERSION.\n'.encode(),
+        headers=(("include/ver.hrl", b"-define(VERSION, " + version + b").\n"),),
+        include_dirs=("include",),
+    )
+
+
+def test_jobs_that_bring_other_bytes_for_the_same_header_each_see_their_own(
+    node: BeamNode,
+) -> None:
+    # Side by side, then one after the other: every job sees exactly its own
+    # header bytes, whatever the jobs around it brought for the same path.
+    jobs = [_versioned(i, b"old" if i % 2 else b"new") for i in range(8)]
+    results = node.compile_many(jobs) + [node.compile(_versioned(8, b"newest"))]
+    values = [load_and_call(node, r, "v") for r in results]
+    assert values == ["new", "old"] * 4 + ["newest"]
+
+
+def test_header_copies_are_shared_and_bounded_and_sources_are_not_left_behind(
+    node: BeamNode,
+) -> None:
+    # A header set the agent has not seen yet, for each of 40 jobs.
+    for i in range(40):
+        assert node.compile(_versioned(100 + i, str(i).encode())).ok
+    tmp = Path(bytes(apply(node, "holo_agent", "tmp_dir")).decode())
+
+    def mirrors() -> list[Path]:
+        return [d for d in tmp.iterdir() if d.name.startswith("h")]
+
+    # The oldest ones are removed in the background.
+    wait_until(lambda: 1 <= len(mirrors()) <= 32, "at most 32 header copies")
+    assert not [p for m in mirrors() for p in m.rglob("*.erl")]
 
 
 def test_include_lib_of_an_otp_application(node: BeamNode) -> None:

@@ -1,17 +1,20 @@
 %% The compile request: OTP's compiler over exactly the bytes holo hands over.
 %%
 %% A job never reads the user's files: a save racing a compile would store
-%% the BEAM of the new text under the key of the old one. The source and the
-%% project headers arrive as bytes and are written into a private temporary
-%% directory that mirrors their project-relative layout (root/), so epp, which
-%% reads files from its own server process, finds them as it would in the
-%% project. Apps named in lib_dirs are mirrored again under _libs/App, which
-%% sits on the include path so that -include_lib("app/include/x.hrl") finds
-%% them (epp tries include_lib paths against the include path first). OTP's
-%% own headers are read where they are. Every path of the temporary directory
-%% that ends up in the forms (-file attributes, ?FILE in headers) is mapped
-%% back to the project-relative path, so the BEAM and the diagnostics name the
-%% user's files and the same job always gives the same binary.
+%% the BEAM of the new text under the key of the old one. The project headers
+%% arrive as bytes and live in a private mirror of their project-relative
+%% layout (root/, see holo_agent_mirror), shared by the jobs that bring the
+%% very same headers; the source is written next to where it belongs in that
+%% layout under a name of its own, for this job only, so epp, which reads
+%% files from its own server process, finds the headers as it would in the
+%% project (the source's directory first). Apps named in lib_dirs are
+%% mirrored again under _libs/App, which sits on the include path so that
+%% -include_lib("app/include/x.hrl") finds them (epp tries include_lib paths
+%% against the include path first). OTP's own headers are read where they
+%% are. Every path of the mirror that ends up in the forms (-file attributes,
+%% ?FILE in headers) is mapped back to the project-relative path, so the BEAM
+%% and the diagnostics name the user's files and the same job always gives
+%% the same binary.
 %%
 %% Job (a map):
 %%   source       => {Path, Bytes}          project-relative
@@ -38,16 +41,17 @@
 
 holo_handlers() -> #{compile => fun compile/1}.
 
+%% The compiler allocates a lot: a large heap from the start spares it most
+%% of its garbage collections (OTP's own compile process would grow one; the
+%% compile runs in the request's process, see compiler_options/1).
+-define(COMPILE_HEAP_WORDS, 200000).
+
 compile(#{source := {Src, _}} = Job) ->
+    process_flag(min_heap_size, ?COMPILE_HEAP_WORDS),
     SrcName = unicode:characters_to_list(Src),
     case prepare(Job) of
         {ok, Opts, Macros} ->
-            Tmp = make_tmp_dir(),
-            try
-                compile_in(Tmp, SrcName, Job, Opts, Macros)
-            after
-                file:del_dir_r(Tmp)
-            end;
+            compile_in_mirror(SrcName, Job, Opts, Macros);
         {error, Tag, Message} ->
             {error, [{Src, 0, 0, error, Tag, Message}], []}
     end.
@@ -180,33 +184,43 @@ is_current(Module, Beam) ->
 
 %% --- the private mirror --------------------------------------------------
 
-make_tmp_dir() ->
-    Dir = filename:join(holo_agent:tmp_dir(),
-                        "c" ++ integer_to_list(erlang:unique_integer([positive]))),
-    ok = file:make_dir(Dir),
-    Dir.
-
-compile_in(Tmp, SrcName, Job, Opts, Macros) ->
-    Root = filename:join(Tmp, "root"),
-    Libs = filename:join(Tmp, "_libs"),
+compile_in_mirror(SrcName, Job, Opts, Macros) ->
     LibDirs = [{unicode:characters_to_list(App), unicode:characters_to_list(Dir)}
                || {App, Dir} <- maps:get(lib_dirs, Job, [])],
     {_, SrcBytes} = maps:get(source, Job),
     Headers = [{unicode:characters_to_list(P), B} || {P, B} <- maps:get(headers, Job, [])],
-    Files = [{SrcName, SrcBytes} | Headers],
-    case [P || {P, _} <- Files, not is_relative_inside(P)] of
+    case [P || {P, _} <- [{SrcName, SrcBytes} | Headers], not is_relative_inside(P)] of
         [] ->
-            [write(filename:join(Root, P), B) || {P, B} <- Files],
-            [write(filename:join([Libs, App, Rest]), B)
-             || {App, AppDir} <- LibDirs, {P, B} <- Headers,
-                {ok, Rest} <- [strip_dir(AppDir, P)]],
-            Includes = [include_dir(Root, D) || D <- maps:get(include_dirs, Job, [])] ++ [Libs],
-            Map = fun(Path) -> original_path(Tmp, LibDirs, Path) end,
-            parse_and_compile(Tmp, filename:join(Root, SrcName), SrcName, Includes, Opts, Macros, Map);
+            %% Failing to write the mirror says nothing of the job: a crash,
+            %% which holo does not cache.
+            {ok, Mirror, Handle} = holo_agent_mirror:acquire(Headers, LibDirs),
+            try
+                compile_with(Mirror, SrcName, SrcBytes, LibDirs, Job, Opts, Macros)
+            after
+                holo_agent_mirror:release(Handle)
+            end;
         Bad ->
             {error, [{text(SrcName), 0, 0, error, <<"bad_path">>,
                       fmt("paths in a compile job must be relative and stay inside the project: ~tp",
                           [Bad])}], []}
+    end.
+
+compile_with(Mirror, SrcName, SrcBytes, LibDirs, Job, Opts, Macros) ->
+    Root = filename:join(Mirror, "root"),
+    SrcDir = case filename:dirname(SrcName) of
+                 "." -> Root;
+                 Dir -> filename:join(Root, Dir)
+             end,
+    TmpSrc = filename:join(SrcDir, ".holo-" ++ integer_to_list(erlang:unique_integer([positive]))
+                           ++ "-" ++ filename:basename(SrcName)),
+    write(TmpSrc, SrcBytes),
+    try
+        Includes = [include_dir(Root, D) || D <- maps:get(include_dirs, Job, [])]
+            ++ [filename:join(Mirror, "_libs")],
+        Map = fun(Path) -> original_path(Mirror, {TmpSrc, SrcName}, LibDirs, Path) end,
+        parse_and_compile(Mirror, TmpSrc, SrcName, Includes, Opts, Macros, Map)
+    after
+        file:delete(TmpSrc)
     end.
 
 include_dir(Root, Dir0) ->
@@ -217,40 +231,41 @@ include_dir(Root, Dir0) ->
     end.
 
 write(Path, Bytes) ->
-    ok = filelib:ensure_dir(Path),
-    ok = file:write_file(Path, Bytes).
+    case file:write_file(Path, Bytes) of
+        ok ->
+            ok;
+        {error, enoent} ->
+            ok = filelib:ensure_dir(Path),
+            ok = file:write_file(Path, Bytes)
+    end.
 
 is_relative_inside(Path) ->
     filename:pathtype(Path) =:= relative andalso Path =/= ""
         andalso not lists:member("..", filename:split(Path)).
 
-strip_dir("", Path) -> {ok, Path};
-strip_dir(Dir, Path) ->
-    case lists:prefix(filename:split(Dir), filename:split(Path)) of
-        true -> {ok, filename:join(lists:nthtail(length(filename:split(Dir)), filename:split(Path)))};
-        false -> skip
-    end.
-
-original_path(Tmp, LibDirs, Path) ->
+original_path(Tmp, {TmpSrc, SrcName}, LibDirs, Path) ->
     TmpParts = filename:split(Tmp),
     Parts = normalize(filename:split(Path)),
     case lists:prefix(TmpParts, Parts) of
         false ->
             Path;
         true ->
-            case lists:nthtail(length(TmpParts), Parts) of
-                ["root" | Rest] ->
-                    filename:join(Rest);
-                ["_libs", App | Rest] ->
-                    case lists:keyfind(App, 1, LibDirs) of
-                        {App, ""} -> filename:join(Rest);
-                        {App, AppDir} -> filename:join([AppDir | Rest]);
-                        false -> Path
-                    end;
-                _ ->
-                    Path
+            case Parts =:= filename:split(TmpSrc) of
+                true -> SrcName;
+                false -> mirrored_path(lists:nthtail(length(TmpParts), Parts), LibDirs, Path)
             end
     end.
+
+mirrored_path(["root" | Rest], _LibDirs, _Path) ->
+    filename:join(Rest);
+mirrored_path(["_libs", App | Rest], LibDirs, Path) ->
+    case lists:keyfind(App, 1, LibDirs) of
+        {App, ""} -> filename:join(Rest);
+        {App, AppDir} -> filename:join([AppDir | Rest]);
+        false -> Path
+    end;
+mirrored_path(_, _LibDirs, Path) ->
+    Path.
 
 normalize(Parts) ->
     lists:reverse(lists:foldl(fun(".", Acc) -> Acc;
