@@ -16,21 +16,19 @@ next build.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
+import queue
 import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass
-from typing import Any
 
 from holo.beam.agent_build import agent_sources
 from holo.beam.compile_job import CompileJob, CompileResult
 from holo.beam.errors import AgentRequestError, BeamError, BeamNodeDied, BeamStartError
-from holo.beam.node import BeamNode
+from holo.beam.node import BeamNode, CallFuture
 from holo.engine import codec
 from holo.engine.store import Store
 
@@ -41,17 +39,28 @@ DEFAULT_COMPILE_TIMEOUT_S = 120.0
 
 OnResult = Callable[[bytes], None]
 
+# Compiles kept waiting in the agent per compile it runs (see CompileStream).
+QUEUED_PER_SLOT = 2
+# Results written to the persistent cache in one transaction.
+_STORE_BATCH = 64
+# How often to look for the start of a compile that waits for its turn (s).
+_START_POLL_S = 0.2
+
+
+# The agent's modules that turn a compile job into its result.
+_COMPILE_SOURCES = ("holo_agent_compile.erl", "holo_agent_mirror.erl")
+
 
 def compiler_code_fingerprint() -> bytes:
     """The agent's compile request: results cached by another version of it are not reused."""
-    return hashlib.blake2b(agent_sources()["holo_agent_compile.erl"], digest_size=16).digest()
+    sources = agent_sources()
+    return codec.digest(*(sources[name] for name in _COMPILE_SOURCES))
 
 
 @dataclass
 class _Running:
     key: bytes
     job: CompileJob
-    deadline: float
 
 
 class Compiler:
@@ -129,116 +138,35 @@ class Compiler:
             self.hits.add(key)
         return result
 
-    def prefetch(
-        self, work: Iterable[tuple[bytes, CompileJob]], on_result: OnResult | None = None
-    ) -> None:
-        """Compile the jobs not cached yet on the agent's schedulers, at most
-        ``max_in_flight`` at a time; ``on_result(key)`` as each one comes back.
+    def stream(self, on_result: OnResult | None = None) -> CompileStream:
+        """A stream of jobs for the agent: submit each one as soon as it is known.
 
-        ``work`` may be a generator that analyses as it goes: each job is sent as
-        soon as it is known, so the agent compiles while holo analyses the next.
+        ``on_result(key)`` is called, in the caller's thread, as each job's
+        result becomes known; :meth:`CompileStream.finish` waits for the rest.
         """
-        self._compile(work, on_result)
+        return CompileStream(self, on_result)
 
     def _compile(
         self, work: Iterable[tuple[bytes, CompileJob]], on_result: OnResult | None
     ) -> dict[bytes, CompileResult]:
-        results: dict[bytes, CompileResult] = {}
-        # Every compile in flight when the VM died fails with it: which one
-        # killed it shows when each is compiled again alone.
-        suspects = self._run(work, self.max_in_flight, results, on_result)
-        self._run(suspects, 1, results, on_result)
-        return results
-
-    def _run(
-        self,
-        work: Iterable[tuple[bytes, CompileJob]],
-        limit: int,
-        results: dict[bytes, CompileResult],
-        on_result: OnResult | None,
-    ) -> list[tuple[bytes, CompileJob]]:
-        """Compile ``work`` into ``results``; the jobs the VM died under while others ran."""
-        pending: deque[tuple[bytes, CompileJob]] = deque()
-        in_flight: dict[Future[Any], _Running] = {}
-        suspects: list[tuple[bytes, CompileJob]] = []
-        seen: set[bytes] = set()
-
-        to_store: list[tuple[bytes, CompileResult]] = []
-
-        def finish(key: bytes, job: CompileJob, result: CompileResult, *, ran: bool) -> None:
-            results[key] = result
-            if self._remember(key, job, result, ran=ran):
-                to_store.append((key, result))
-            if on_result is not None:
-                on_result(key)
-
-        def top_up() -> None:
-            while pending and len(in_flight) < limit:
-                key, job = pending.popleft()
-                future = self._submit(job)
-                if isinstance(future, CompileResult):
-                    finish(key, job, future, ran=False)
-                else:
-                    in_flight[future] = _Running(key, job, time.monotonic() + self.compile_timeout)
-
-        def collect(block: bool) -> None:
-            if not in_flight:
-                return
-            timeout = 0.0
-            if block:
-                timeout = max(0.0, min(r.deadline for r in in_flight.values()) - time.monotonic())
-            finished, _ = wait(in_flight, timeout=timeout, return_when=FIRST_COMPLETED)
-            for future in finished:
-                running = in_flight.pop(future)
-                try:
-                    result = CompileResult.from_agent(future.result())
-                except BeamNodeDied as e:
-                    if limit > 1:
-                        suspects.append((running.key, running.job))
-                        continue
-                    result = self._failure(running.job, "node_died", _died(running.job, e))
-                except BeamError as e:
-                    result = self._failure(running.job, *_agent_failure(running.job, e))
-                finish(running.key, running.job, result, ran=True)
-            now = time.monotonic()
-            for future, running in list(in_flight.items()):
-                if running.deadline <= now and future.cancel():  # also stops it in the agent
-                    del in_flight[future]
-                    message = (
-                        f"compiling {running.job.path} took longer than "
-                        f"{self.compile_timeout:g} s and was stopped; does a parse transform "
-                        "loop forever?"
-                    )
-                    finish(running.key, running.job,
-                           self._failure(running.job, "timeout", message), ran=True)
-            self._store(to_store)
-            to_store.clear()
-
+        stream = self.stream(on_result)
         for key, job in work:
-            if key in seen or self._known(key):
-                continue
-            seen.add(key)
-            pending.append((key, job))
-            collect(block=False)
-            top_up()
-        while pending or in_flight:
-            top_up()
-            collect(block=True)
-        return suspects
+            stream.submit(key, job)
+        return stream.finish()
 
-    def _known(self, key: bytes) -> bool:
+    def _answered(self, key: bytes) -> bool:
+        """Whether this build has the key's result in memory (the persistent cache
+        is for :meth:`cached`, which callers ask before they assemble a job)."""
         with self._lock:
-            if key in self._unsettled:
-                return True
-        return self.cached(key) is not None
+            return key in self._unsettled or key in self._memory
 
-    def _submit(self, job: CompileJob) -> Future[Any] | CompileResult:
+    def _submit(self, job: CompileJob, limit: int) -> CallFuture | CompileResult:
         """The compile request in flight, or why it cannot be sent (the agent does not start)."""
         with self._lock:
             start_error = self._start_error
         if start_error is None:
             try:
-                return self.node.submit("compile", job.to_agent())
+                return self.node.submit("compile", job.to_agent(), limit=limit)
             except BeamError as e:
                 start_error = e
                 if isinstance(e, BeamStartError):
@@ -285,3 +213,178 @@ def _agent_failure(job: CompileJob, error: BeamError) -> tuple[str, str]:
     if isinstance(error, AgentRequestError):
         return "agent_crash", f"the compiler crashed while compiling {job.path}: {error}"
     return "agent_unavailable", f"holo's compiler node failed while compiling {job.path}: {error}"
+
+
+class CompileStream:
+    """Compile requests on their way to the agent, and what came back.
+
+    The agent runs at most ``max_in_flight`` compiles at once (``--jobs``);
+    ``QUEUED_PER_SLOT`` times as many more wait in the agent for their turn,
+    so a compile that ends is followed at once by the next one instead of
+    a round trip through holo, while what is not sent yet waits here, as
+    (key, job) pairs that hold bytes the engine holds anyway. A compile's time
+    limit runs from when the agent starts it, not from when holo sent it.
+
+    Every compile in flight when the VM died fails with it; which one killed
+    it shows when :meth:`finish` compiles each of them again alone.
+    """
+
+    def __init__(
+        self,
+        compiler: Compiler,
+        on_result: OnResult | None,
+        *,
+        limit: int | None = None,
+        window: int | None = None,
+    ) -> None:
+        self._compiler = compiler
+        self._on_result = on_result
+        self._limit = max(1, limit if limit is not None else compiler.max_in_flight)
+        self._window = window if window is not None else self._limit * (1 + QUEUED_PER_SLOT)
+        self._pending: deque[tuple[bytes, CompileJob]] = deque()
+        self._in_flight: dict[CallFuture, _Running] = {}
+        # Futures that have finished, put by the thread that finished them.
+        self._finished: queue.SimpleQueue[CallFuture] = queue.SimpleQueue()
+        self._suspects: list[tuple[bytes, CompileJob]] = []
+        self._seen: set[bytes] = set()
+        self._to_store: list[tuple[bytes, CompileResult]] = []
+        self.results: dict[bytes, CompileResult] = {}
+
+    @property
+    def busy(self) -> bool:
+        """Whether some job has not come back yet."""
+        return bool(self._pending or self._in_flight)
+
+    def submit(self, key: bytes, job: CompileJob) -> bool:
+        """Compile ``job`` unless its key is on its way already or its result is
+        in memory (then False: nothing will come back for it). Ask
+        :meth:`Compiler.cached` first: this does not look in the persistent cache."""
+        if key in self._seen:
+            return True
+        if self._compiler._answered(key):
+            return False
+        self._seen.add(key)
+        self._pending.append((key, job))
+        self.poll()
+        return True
+
+    def poll(self) -> None:
+        """Take in what came back, and send what the window allows; never blocks."""
+        self._collect(block=False)
+        self._top_up()
+
+    def wait(self) -> bool:
+        """Block until some job comes back (or runs out of time); False if none is out."""
+        if not self.busy:
+            return False
+        self._top_up()
+        self._collect(block=True)
+        self._top_up()
+        return True
+
+    def finish(self) -> dict[bytes, CompileResult]:
+        """Wait for every job; the results of this stream's jobs, by key."""
+        while self.wait():
+            pass
+        self._flush()
+        if self._suspects:
+            alone = CompileStream(self._compiler, self._on_result, limit=1, window=1)
+            for key, job in self._suspects:
+                alone.submit(key, job)
+            self.results.update(alone.finish())
+            self._suspects = []
+        return self.results
+
+    def _finish_one(self, key: bytes, job: CompileJob, result: CompileResult, *, ran: bool) -> None:
+        self.results[key] = result
+        if self._compiler._remember(key, job, result, ran=ran):
+            self._to_store.append((key, result))
+            if len(self._to_store) >= _STORE_BATCH:
+                self._flush()
+        if self._on_result is not None:
+            self._on_result(key)
+
+    def _flush(self) -> None:
+        self._compiler._store(self._to_store)
+        self._to_store = []
+
+    def _top_up(self) -> None:
+        while self._pending and len(self._in_flight) < self._window:
+            key, job = self._pending.popleft()
+            future = self._compiler._submit(job, self._limit)
+            if isinstance(future, CompileResult):
+                self._finish_one(key, job, future, ran=False)
+            else:
+                self._in_flight[future] = _Running(key, job)
+                future.add_done_callback(self._finished.put)
+
+    def _collect(self, block: bool) -> None:
+        while self._in_flight:
+            took = False
+            try:
+                future = self._finished.get(block, self._wait_time() if block else None)
+                while True:
+                    running = self._in_flight.pop(future, None)
+                    if running is not None:  # not one stopped for its time
+                        self._take(future, running)
+                        took = True
+                    future = self._finished.get_nowait()
+            except queue.Empty:
+                pass
+            stopped = self._stop_overdue()
+            if took or stopped or not block:
+                return
+
+    def _wait_time(self) -> float | None:
+        """How long to block: until the next compile's time is up.
+
+        A compile waiting for its turn in the agent has no deadline yet; until
+        it says it started, look again now and then.
+        """
+        now = time.monotonic()
+        limit = self._compiler.compile_timeout
+        deadlines = []
+        waiting = False
+        for future in self._in_flight:
+            started_at = future.started_at
+            if started_at is None:
+                waiting = True
+            else:
+                deadlines.append(started_at + limit)
+        timeout = min(deadlines) - now if deadlines else None
+        if waiting:
+            timeout = _START_POLL_S if timeout is None else min(timeout, _START_POLL_S)
+        return None if timeout is None else max(0.0, timeout)
+
+    def _take(self, future: CallFuture, running: _Running) -> None:
+        compiler = self._compiler
+        try:
+            result = CompileResult.from_agent(future.result())
+        except BeamNodeDied as e:
+            if self._window > 1:
+                self._suspects.append((running.key, running.job))
+                return
+            result = compiler._failure(running.job, "node_died", _died(running.job, e))
+        except BeamError as e:
+            result = compiler._failure(running.job, *_agent_failure(running.job, e))
+        self._finish_one(running.key, running.job, result, ran=True)
+
+    def _stop_overdue(self) -> bool:
+        now = time.monotonic()
+        limit = self._compiler.compile_timeout
+        stopped = False
+        for future, running in list(self._in_flight.items()):
+            started_at = future.started_at
+            if started_at is None or started_at + limit > now:
+                continue
+            if future.cancel():  # also stops it in the agent
+                del self._in_flight[future]
+                message = (
+                    f"compiling {running.job.path} took longer than {limit:g} s and was "
+                    "stopped; does a parse transform loop forever?"
+                )
+                self._finish_one(running.key, running.job,
+                                 self._compiler._failure(running.job, "timeout", message),
+                                 ran=True)
+                stopped = True
+        return stopped

@@ -1,19 +1,23 @@
 """One build: which modules to compile, in which order, and what came of it.
 
 The driver is an edge. It asks the codegen queries for every module of a
-profile, but first hands the compiler all the jobs that are not cached yet,
-layer by layer: the project's parse transforms and behaviours before their
-users, and within a layer everything at once on the agent's schedulers. Then
-it writes `_build/holo` and reports. Loading is in :mod:`holo.build.loading`.
+profile, but first streams to the compiler every job that is not cached yet:
+a module's job goes to the agent as soon as its compile key is known and the
+project modules it needs at compile time (its parse transforms and
+behaviours) have their results, so the agent compiles while holo analyses
+the next modules, and a module that needs none (most of them) goes at once.
+What still waits when nothing else can move is a compile-time cycle. Then it
+writes `_build/holo` and reports. Loading is in :mod:`holo.build.loading`.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from holo.beam.compile_job import CompileJob, CompileResult
+from holo.beam.compile_job import CompileResult
 from holo.build.compiler import Compiler
 from holo.build.output import EbinChanges, sync_ebin
 from holo.diagnostics import Diagnostic, Severity
@@ -61,22 +65,57 @@ def modules_of(db: Database, profile: str) -> dict[str, ModuleFile]:
     return {m.module: m for m in module_index(db) if profile == "test" or not m.is_test}
 
 
-def _layers(db: Database, modules: dict[str, ModuleFile], profile: str) -> list[list[str]]:
-    """Modules in compile-time order: each layer needs only modules of earlier layers."""
-    needs = {
-        name: set(compile_time_modules(db, m.path, profile)) & modules.keys()
-        for name, m in modules.items()
-    }
-    layers, done = [], set()
-    while needs:
-        ready = sorted(name for name, deps in needs.items() if deps <= done)
-        if not ready:  # a cycle: codegen reports it for each module on it
-            ready = sorted(needs)
-        layers.append(ready)
-        done.update(ready)
-        for name in ready:
-            del needs[name]
-    return layers
+class _Schedule:
+    """Which modules may go to the compiler: those whose compile-time needs have results."""
+
+    def __init__(self, db: Database, modules: dict[str, ModuleFile], profile: str) -> None:
+        self._db = db
+        self._modules = modules
+        self._profile = profile
+        self._done: set[str] = set()
+        self._unmet: dict[str, set[str]] = {}  # module -> what it waits for
+        self._waiters: dict[str, list[str]] = {}  # module -> the modules waiting for it
+        self.ready: deque[str] = deque()
+
+    def add(self, name: str) -> None:
+        """Consider a module: ready now, or once what it needs is done."""
+        needs = compile_time_modules(self._db, self._modules[name].path, self._profile)
+        unmet = {dep for dep in needs if dep in self._modules and dep not in self._done}
+        if not unmet:
+            self.ready.append(name)
+            return
+        self._unmet[name] = unmet
+        for dep in unmet:
+            self._waiters.setdefault(dep, []).append(name)
+
+    def done(self, name: str) -> None:
+        """A module's result is known: what waited only for it is ready."""
+        self._done.add(name)
+        for waiter in self._waiters.pop(name, ()):
+            unmet = self._unmet.get(waiter)
+            if unmet is not None:
+                unmet.discard(name)
+                if not unmet:
+                    del self._unmet[waiter]
+                    self.ready.append(waiter)
+
+    @property
+    def waiting(self) -> bool:
+        return bool(self._unmet)
+
+    def break_cycles(self) -> None:
+        """Nothing is on its way, yet modules wait: they wait on a cycle.
+
+        The modules on a cycle are ready (codegen reports the cycle for each);
+        those that only need one wait on, for its failed result.
+        """
+        on_cycle = sorted(
+            name for name in self._unmet
+            if compile_cycle(self._db, self._modules[name].path, self._profile)
+        )
+        for name in on_cycle or sorted(self._unmet):
+            del self._unmet[name]
+            self.ready.append(name)
 
 
 def build(
@@ -96,54 +135,70 @@ def build(
     started = time.perf_counter()
     compiler.reset_counters()
     modules = modules_of(db, profile)
-    results: dict[str, CompileResult] = {}
     keys: dict[str, bytes] = {}  # modules that reach the compiler (no cycle, some source)
+    waiting: dict[bytes, list[str]] = {}  # key -> modules whose result it brings
     found: set[str] = set()
+    schedule = _Schedule(db, modules, profile)
 
     def found_one(name: str) -> None:
         if name not in found:
             found.add(name)
+            schedule.done(name)
             if progress is not None:
                 progress(len(found), len(modules))
 
-    for layer in _layers(db, modules, profile):
-        waiting: dict[bytes, list[str]] = {}  # key -> modules whose result it brings
-
-        def jobs_of(
-            layer: list[str] = layer, waiting: dict[bytes, list[str]] = waiting
-        ) -> Iterator[tuple[bytes, CompileJob]]:
-            for name in layer:
-                path = modules[name].path
-                key = None if compile_cycle(db, path, profile) else compile_key(db, path, profile)
-                if key is None:
-                    found_one(name)
-                    continue
-                keys[name] = key
-                if compiler.cached(key) is not None:
-                    found_one(name)
-                    continue
-                job = compile_job(db, path, profile)
-                if job is None:
-                    found_one(name)
-                    continue
-                waiting.setdefault(key, []).append(name)
-                yield key, job
-
-        def came_back(key: bytes, waiting: dict[bytes, list[str]] = waiting) -> None:
-            for name in waiting.get(key, ()):
-                found_one(name)
-
-        compiler.prefetch(jobs_of(), came_back)
-        for name in layer:
-            result = codegen(db, modules[name].path, profile)
-            if not result.settled and name in keys:
-                # The memo may hold what the agent could not answer in an earlier
-                # build; this build asked again.
-                job = compile_job(db, modules[name].path, profile)
-                if job is not None:
-                    result = compiler.result(keys[name], job)
-            results[name] = result
+    def came_back(key: bytes) -> None:
+        for name in waiting.pop(key, ()):
             found_one(name)
+
+    stream = compiler.stream(came_back)
+
+    def send(name: str) -> None:
+        """Hand the module's job to the compiler, unless its result is known already."""
+        path = modules[name].path
+        key = None if compile_cycle(db, path, profile) else compile_key(db, path, profile)
+        if key is None:
+            found_one(name)
+            return
+        keys[name] = key
+        if compiler.cached(key) is not None:
+            found_one(name)
+            return
+        job = compile_job(db, path, profile)
+        if job is None:
+            found_one(name)
+            return
+        waiting.setdefault(key, []).append(name)
+        if not stream.submit(key, job):
+            came_back(key)
+
+    def send_ready() -> None:
+        while schedule.ready:
+            send(schedule.ready.popleft())
+
+    for name in sorted(modules):
+        schedule.add(name)
+        send_ready()
+        stream.poll()
+        send_ready()
+    while schedule.ready or schedule.waiting:
+        send_ready()
+        if not schedule.waiting:
+            break
+        if not stream.wait():
+            schedule.break_cycles()
+    stream.finish()
+    results: dict[str, CompileResult] = {}
+    for name in sorted(modules):
+        result = codegen(db, modules[name].path, profile)
+        if not result.settled and name in keys:
+            # The memo may hold what the agent could not answer in an earlier
+            # build; this build asked again.
+            job = compile_job(db, modules[name].path, profile)
+            if job is not None:
+                result = compiler.result(keys[name], job)
+        results[name] = result
+        found_one(name)
     compiled_paths = set(compiler.compiled)
     compiled = sorted(n for n, m in modules.items() if m.path in compiled_paths)
     cached = sorted(

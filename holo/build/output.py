@@ -28,14 +28,15 @@ def ebin_dir(root: Path, profile: str, app: str) -> Path:
     return root / BUILD_DIR / profile / "lib" / app / "ebin"
 
 
-def write_atomically(path: Path, data: bytes) -> bool:
+def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) -> bool:
     """Write unless the file already holds exactly these bytes; returns whether it wrote."""
     try:
         if path.stat().st_size == len(data) and path.read_bytes() == data:
             return False
     except OSError:
         pass
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not parent_exists:
+        path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
@@ -63,8 +64,10 @@ def sync_ebin(
     """
     ebin = ebin_dir(root, profile, app)
     changes = EbinChanges()
+    if beams or app_file is not None:
+        ebin.mkdir(parents=True, exist_ok=True)
     for module, binary in sorted(beams.items()):
-        if write_atomically(ebin / f"{module}.beam", binary):
+        if write_atomically(ebin / f"{module}.beam", binary, parent_exists=True):
             changes.written.append(f"{module}.beam")
     if app_file is not None and write_atomically(ebin / f"{app}.app", app_file):
         changes.written.append(f"{app}.app")

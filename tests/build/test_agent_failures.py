@@ -157,6 +157,23 @@ def test_a_compile_that_runs_out_of_time_is_stopped_reported_and_tried_again(
         wait_until(lambda: apply(s.agent, "spinning", "count") == 0, "the loops to stop")
 
 
+def test_the_time_limit_counts_from_when_the_agent_starts_a_compile(tmp_path: Path) -> None:
+    # One compile at a time, each about 1.2 s: the third one sent has waited
+    # for two others, longer than the limit, before it starts, and is not
+    # stopped for that.
+    users = {f"patient{i}.erl": user_of(f"patient{i}", "slow") for i in range(4)}
+    root = project(tmp_path / "queued", {
+        "slow.erl": transform("slow", "    timer:sleep(1200),\n    Forms.\n"),
+        **users,
+    })
+    with Session(root, tmp_path / "cache") as s:
+        s.compiler.max_in_flight = 1
+        s.compiler.compile_timeout = 3.0
+        report = build(s.workspace, s.compiler)
+        assert report.ok, report.diagnostics
+        assert report.compiled == ["patient0", "patient1", "patient2", "patient3", "slow"]
+
+
 def test_a_parse_transform_the_agent_cannot_load_is_not_a_cached_result(tmp_path: Path) -> None:
     # Each run of the transform leaves a process running its code in the agent.
     # After two edits the first version is old code still in use: the agent

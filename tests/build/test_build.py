@@ -223,6 +223,35 @@ def test_a_cycle_of_parse_transforms_is_a_clear_error(tmp_path: Path, cache: Pat
     assert report.results["fine"].ok
 
 
+def test_modules_that_need_a_module_on_a_cycle_still_get_their_results(
+    tmp_path: Path, cache: Path
+) -> None:
+    root = tmp_path / "behind_a_cycle"
+    (root / "src").mkdir(parents=True)
+    for me, other in (("a", "b"), ("b", "a")):
+        (root / "src" / f"{me}.erl").write_text(
+            f"-module({me}).\n-compile({{parse_transform, {other}}}).\n"
+            "-export([parse_transform/2]).\nparse_transform(F, _) -> F.\n"
+        )
+    # c needs a (on the cycle), d needs c: each waits for the one before it.
+    (root / "src" / "c.erl").write_text(
+        "-module(c).\n-compile({parse_transform, a}).\n-callback go() -> ok.\n"
+    )
+    (root / "src" / "d.erl").write_text(
+        "-module(d).\n-behaviour(c).\n-export([go/0]).\ngo() -> ok.\n"
+    )
+    with Session(root, cache) as s:
+        report = build(s.workspace, s.compiler)
+    found = {(d.path, d.severity.value, d.code) for d in report.diagnostics}
+    assert found == {
+        ("src/a.erl", "error", "Ccompile_cycle"),
+        ("src/b.erl", "error", "Ccompile_cycle"),
+        ("src/c.erl", "error", "Cundef_parse_transform"),
+        ("src/d.erl", "warning", "Cundefined_behaviour"),
+    }
+    assert report.compiled == ["c", "d"] and report.results["d"].ok
+
+
 def _call(s: Session, module: str, function: str) -> object:
     return _call_with(s, module, function)
 

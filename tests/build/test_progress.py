@@ -1,9 +1,12 @@
-"""The build's progress callback moves while the compiler works, not once per layer."""
+"""The build moves while the compiler works: jobs leave as they are known, progress
+is reported as results come back."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
+from holo.beam.node import CallFuture
 from holo.build.driver import build
 from holo.session import Session
 
@@ -45,3 +48,24 @@ def test_progress_is_reported_as_results_come_back_and_counts_cache_hits(
         warm = build(s.workspace, s.compiler, progress=progress)
         assert warm.compiled == [] and len(warm.cached) == MODULES
         assert calls == [(n, MODULES, 0) for n in range(1, MODULES + 1)]
+
+
+def test_each_job_goes_to_the_agent_as_soon_as_its_module_is_analysed(tmp_path: Path) -> None:
+    root = flat_project(tmp_path / "streamed")
+    with Session(root, tmp_path / "cache") as s:
+        s.compiler.max_in_flight = 2
+        node = s.agent
+        real_submit = node.submit
+        analysed: list[int] = []  # modules analysed when each compile was sent
+
+        def submit(kind: str, args: Any = None, **options: Any) -> CallFuture:
+            if kind == "compile":
+                analysed.append(s.db.stats.executed["compile_time_modules"])
+            return real_submit(kind, args, **options)
+
+        node.submit = submit  # type: ignore[method-assign]
+        report = build(s.workspace, s.compiler)
+        assert report.ok and len(analysed) == MODULES
+        # The first job left before the second module was looked at, not after all of them.
+        assert analysed[0] == 1
+        assert analysed == sorted(analysed)
