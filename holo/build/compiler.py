@@ -37,7 +37,7 @@ log = logging.getLogger(__name__)
 # A compile that takes longer has met a parse transform that does not end.
 DEFAULT_COMPILE_TIMEOUT_S = 120.0
 
-OnResult = Callable[[bytes], None]
+OnResult = Callable[[bytes, CompileResult], None]
 
 # Compiles kept waiting in the agent per compile it runs (see CompileStream).
 QUEUED_PER_SLOT = 2
@@ -141,8 +141,8 @@ class Compiler:
     def stream(self, on_result: OnResult | None = None) -> CompileStream:
         """A stream of jobs for the agent: submit each one as soon as it is known.
 
-        ``on_result(key)`` is called, in the caller's thread, as each job's
-        result becomes known; :meth:`CompileStream.finish` waits for the rest.
+        ``on_result(key, result)`` is called, in the caller's thread, as each
+        job's result becomes known; :meth:`CompileStream.finish` waits for the rest.
         """
         return CompileStream(self, on_result)
 
@@ -302,7 +302,7 @@ class CompileStream:
             if len(self._to_store) >= _STORE_BATCH:
                 self._flush()
         if self._on_result is not None:
-            self._on_result(key)
+            self._on_result(key, result)
 
     def _flush(self) -> None:
         self._compiler._store(self._to_store)

@@ -12,6 +12,7 @@ writes `_build/holo` and reports. Loading is in :mod:`holo.build.loading`.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections import deque
 from collections.abc import Callable
@@ -19,7 +20,7 @@ from dataclasses import dataclass, field
 
 from holo.beam.compile_job import CompileResult
 from holo.build.compiler import Compiler
-from holo.build.output import EbinChanges, sync_ebin
+from holo.build.output import EbinChanges, EbinWriter, sync_ebin
 from holo.diagnostics import Diagnostic, Severity
 from holo.engine import Database
 from holo.inputs import project_model
@@ -118,38 +119,34 @@ class _Schedule:
             self.ready.append(name)
 
 
-def build(
-    workspace: Workspace,
+def _compile_all(
+    db: Database,
     compiler: Compiler,
-    profile: str = "default",
-    *,
-    write: bool = True,
-    progress: Progress | None = None,
-) -> BuildReport:
-    """Compile a profile's modules (what is not cached), write `_build/holo`, report.
-
-    ``progress(done, total)`` is called as each module's result becomes known,
-    from the cache or from the compiler, never twice with the same ``done``.
-    """
-    db = workspace.db
-    started = time.perf_counter()
-    compiler.reset_counters()
-    modules = modules_of(db, profile)
+    modules: dict[str, ModuleFile],
+    profile: str,
+    writer: EbinWriter | None,
+    progress: Progress | None,
+) -> dict[str, bytes]:
+    """Get every module's result into the compiler's memory, streaming the jobs
+    it has to run; the compile key of each module that has one."""
     keys: dict[str, bytes] = {}  # modules that reach the compiler (no cycle, some source)
     waiting: dict[bytes, list[str]] = {}  # key -> modules whose result it brings
     found: set[str] = set()
     schedule = _Schedule(db, modules, profile)
 
-    def found_one(name: str) -> None:
-        if name not in found:
-            found.add(name)
-            schedule.done(name)
-            if progress is not None:
-                progress(len(found), len(modules))
+    def found_one(name: str, result: CompileResult | None = None) -> None:
+        if name in found:
+            return
+        found.add(name)
+        schedule.done(name)
+        if writer is not None and result is not None and result.binary is not None:
+            writer.put(modules[name].app or "_extra", name, result.binary)
+        if progress is not None:
+            progress(len(found), len(modules))
 
-    def came_back(key: bytes) -> None:
+    def came_back(key: bytes, result: CompileResult | None) -> None:
         for name in waiting.pop(key, ()):
-            found_one(name)
+            found_one(name, result)
 
     stream = compiler.stream(came_back)
 
@@ -161,16 +158,17 @@ def build(
             found_one(name)
             return
         keys[name] = key
-        if compiler.cached(key) is not None:
-            found_one(name)
+        cached = compiler.cached(key)
+        if cached is not None:
+            found_one(name, cached)
             return
         job = compile_job(db, path, profile)
         if job is None:
             found_one(name)
             return
         waiting.setdefault(key, []).append(name)
-        if not stream.submit(key, job):
-            came_back(key)
+        if not stream.submit(key, job):  # answered in this build already
+            came_back(key, compiler.cached(key))
 
     def send_ready() -> None:
         while schedule.ready:
@@ -188,17 +186,46 @@ def build(
         if not stream.wait():
             schedule.break_cycles()
     stream.finish()
-    results: dict[str, CompileResult] = {}
-    for name in sorted(modules):
-        result = codegen(db, modules[name].path, profile)
-        if not result.settled and name in keys:
-            # The memo may hold what the agent could not answer in an earlier
-            # build; this build asked again.
-            job = compile_job(db, modules[name].path, profile)
-            if job is not None:
-                result = compiler.result(keys[name], job)
-        results[name] = result
+    for name in modules:  # what had no key, or came back without a result of its own
         found_one(name)
+    return keys
+
+
+def build(
+    workspace: Workspace,
+    compiler: Compiler,
+    profile: str = "default",
+    *,
+    write: bool = True,
+    progress: Progress | None = None,
+) -> BuildReport:
+    """Compile a profile's modules (what is not cached), write `_build/holo`, report.
+
+    ``progress(done, total)`` is called as each module's result becomes known,
+    from the cache or from the compiler, never twice with the same ``done``.
+    """
+    db = workspace.db
+    started = time.perf_counter()
+    compiler.reset_counters()
+    modules = modules_of(db, profile)
+    writer = EbinWriter(workspace.root, profile) if write else None
+    try:
+        keys = _compile_all(db, compiler, modules, profile, writer, progress)
+        results: dict[str, CompileResult] = {}
+        for name in sorted(modules):
+            result = codegen(db, modules[name].path, profile)
+            if not result.settled and name in keys:
+                # The memo may hold what the agent could not answer in an earlier
+                # build; this build asked again.
+                job = compile_job(db, modules[name].path, profile)
+                if job is not None:
+                    result = compiler.result(keys[name], job)
+            results[name] = result
+    except BaseException:
+        if writer is not None:
+            with contextlib.suppress(OSError):
+                writer.finish()
+        raise
     compiled_paths = set(compiler.compiled)
     compiled = sorted(n for n, m in modules.items() if m.path in compiled_paths)
     cached = sorted(
@@ -219,14 +246,15 @@ def build(
         cached=cached,
         diagnostics=sorted(set(diagnostics), key=Diagnostic.sort_key),
     )
-    if write:
+    if writer is not None:
+        written = writer.finish()
         for app in apps:
             in_app = {n for n, m in modules.items() if m.app == app}
             beams = {n: r.binary for n, r in results.items() if n in in_app and r.binary}
             failed = {n for n in in_app if results[n].binary is None}
             report.ebin[app] = sync_ebin(
                 workspace.root, profile, app or "_extra", beams, app_resource(db, app).text,
-                keep=failed,
+                keep=failed, written=written.get(app or "_extra"),
             )
     finished = time.perf_counter()
     # Analysis and compilation overlap (jobs go to the agent as they are known),

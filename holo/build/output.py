@@ -5,13 +5,20 @@ temporary name and renamed over the target, so a reader (a running node, a
 `rebar3 shell`, an editor) never sees half a BEAM file; files whose bytes are
 already right are left alone, and the `.beam` of a module that no longer
 exists is removed.
+
+During a build, :class:`EbinWriter` writes each BEAM as soon as it is known,
+on a thread of its own, so the files are on disk when the last compile ends;
+:func:`sync_ebin` then writes only what is left and removes what is stale.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import tempfile
+import threading
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -49,6 +56,62 @@ def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) ->
     return True
 
 
+@dataclass(frozen=True)
+class Written:
+    binary: bytes  # what the file holds now
+    wrote: bool  # whether it was written (not already those bytes)
+
+
+class EbinWriter:
+    """Writes BEAM files into their application's ebin as a build's results come in.
+
+    Writes happen in order on one thread (file operations let holo's
+    analysis go on meanwhile); :meth:`finish` waits for them and says what
+    each file holds, or raises the first error a write met.
+    """
+
+    def __init__(self, root: Path, profile: str) -> None:
+        self._root = root
+        self._profile = profile
+        self._queue: queue.SimpleQueue[tuple[str, str, bytes] | None] = queue.SimpleQueue()
+        self._done: dict[str, dict[str, Written]] = {}  # app -> module -> what it holds
+        self._error: OSError | None = None
+        self._thread: threading.Thread | None = None
+
+    def put(self, app: str, module: str, binary: bytes) -> None:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="holo-ebin-writer", daemon=True)
+            self._thread.start()
+        self._queue.put((app, module, binary))
+
+    def finish(self) -> dict[str, dict[str, Written]]:
+        """Wait for every write; app -> module -> what its file holds now."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+        if self._error is not None:
+            raise self._error
+        return self._done
+
+    def _run(self) -> None:
+        made: set[Path] = set()
+        while (item := self._queue.get()) is not None:
+            app, module, binary = item
+            if self._error is not None:
+                continue
+            ebin = ebin_dir(self._root, self._profile, app)
+            try:
+                if ebin not in made:
+                    ebin.mkdir(parents=True, exist_ok=True)
+                    made.add(ebin)
+                wrote = write_atomically(ebin / f"{module}.beam", binary, parent_exists=True)
+            except OSError as e:
+                self._error = e
+                continue
+            self._done.setdefault(app, {})[module] = Written(binary, wrote)
+
+
 def sync_ebin(
     root: Path,
     profile: str,
@@ -56,18 +119,26 @@ def sync_ebin(
     beams: dict[str, bytes],
     app_file: bytes | None,
     keep: set[str] | frozenset[str] = frozenset(),
+    written: Mapping[str, Written] | None = None,
 ) -> EbinChanges:
     """Make an application's ebin hold exactly these modules (and its .app).
 
     Modules in ``keep`` (those that failed to compile this time) keep whatever
-    .beam they had, as they keep their loaded code.
+    .beam they had, as they keep their loaded code. ``written`` says what an
+    :class:`EbinWriter` already put there during the build.
     """
     ebin = ebin_dir(root, profile, app)
     changes = EbinChanges()
     if beams or app_file is not None:
         ebin.mkdir(parents=True, exist_ok=True)
+    written = written or {}
     for module, binary in sorted(beams.items()):
-        if write_atomically(ebin / f"{module}.beam", binary, parent_exists=True):
+        early = written.get(module)
+        if early is not None and early.binary == binary:
+            wrote = early.wrote
+        else:
+            wrote = write_atomically(ebin / f"{module}.beam", binary, parent_exists=True)
+        if wrote:
             changes.written.append(f"{module}.beam")
     if app_file is not None and write_atomically(ebin / f"{app}.app", app_file):
         changes.written.append(f"{app}.app")
