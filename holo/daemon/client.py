@@ -31,7 +31,7 @@ COMMANDS = ("build", "check", "test")
 # Options that keep a command in its own process: logging to the terminal,
 # and Erlang distribution, which a warm agent would keep open after the build.
 LOCAL_OPTIONS = ("--no-daemon", "-v", "--verbose", "--node")
-EXIT_USAGE, EXIT_INTERRUPTED = 2, 130
+EXIT_FAILED, EXIT_USAGE, EXIT_INTERRUPTED = 1, 2, 130
 STALE, REFUSED = "stale", "refused"  # a daemon that runs other code, or is another user's
 START_WAIT_S = 30.0  # HOLO_DAEMON=wait: how long a new daemon may take to listen
 
@@ -149,11 +149,14 @@ def _serve(sock: socket, request: dict[str, Any], command: str) -> int | str:
             return REFUSED
         message: dict[str, Any] | None = first
         while message is not None:
-            if "out" in message:
-                _write(sys.stdout, message["out"])
-            elif "err" in message:
-                _write(sys.stderr, message["err"])
-            elif "exit" in message:
+            try:
+                if "out" in message:
+                    _write(sys.stdout, message["out"])
+                elif "err" in message:
+                    _write(sys.stderr, message["err"])
+            except OSError:  # our own output is gone (`| head`): nobody to tell
+                return EXIT_FAILED
+            if "exit" in message:
                 return int(message["exit"])
             message = protocol.receive(sock)
         return _died(command)
