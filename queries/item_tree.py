@@ -20,7 +20,7 @@ RECENT_TREES = RecentTrees()
 LOWERED_FORMS = LoweredForms()
 
 
-@stored(version=2)
+@stored(version=3)
 def item_tree(db: Any, path: str) -> ItemTree | None:
     """What ``path`` (an .erl or .hrl file) declares; None when there is no such file."""
     raw = file_text(db, path)

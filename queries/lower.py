@@ -177,12 +177,10 @@ class _Captures:
         found = QueryCursor(_query()).captures(root)
         self.nodes: dict[str, tuple[list[int], list[Node]]] = {}
         for name in _CAPTURE_NAMES:
-            nodes = found.get(name, [])
-            starts = [n.start_byte for n in nodes]
-            order = sorted(range(len(starts)), key=starts.__getitem__)
-            nodes = [nodes[i] for i in order]
-            starts = [starts[i] for i in order]
-            self.nodes[name] = (starts, nodes)
+            # By start, then end: nested nodes that start together (``#r{}#r{}``,
+            # ``f(X)(Y)``) come innermost first, whichever node the query ran on.
+            nodes = sorted(found.get(name, []), key=lambda n: (n.start_byte, n.end_byte))
+            self.nodes[name] = ([n.start_byte for n in nodes], nodes)
 
     def within(self, name: str, start: int, end: int) -> list[Node]:
         starts, nodes = self.nodes[name]

@@ -168,6 +168,23 @@ def test_an_edit_that_adds_no_line_reuses_every_other_form(sources: dict[str, st
     assert all(a is b for a, b in zip(after.attributes, before.attributes, strict=True))
 
 
+def test_nodes_starting_together_keep_their_order_in_a_form_lowered_alone(
+    sources: dict[str, str],
+) -> None:
+    # A first lowering queries the whole file for the nodes of interest, a
+    # re-lowering each changed form. tree-sitter returns nodes that start at
+    # the same byte (a record updated as it is built) in an order that depends
+    # on what else the query saw; the lowering must not.
+    text = sources["erl_epmd.erl"]
+    recent, memo = RecentTrees(), LoweredForms()
+    lower(ParsedFile("src/erl_epmd.erl", text.encode(), recent), memo)
+    at = text.index("register_node(Name, PortNo, inet6);") + len("register_node(Name,")
+    for typed in ("#r{a = 1}", "#r{a = 1}#r{a = 1}"):  # as typed: one, then two
+        edited = (text[:at] + typed + text[at:]).encode()
+        again = lower(ParsedFile("src/erl_epmd.erl", edited, recent), memo)
+        assert again == lower(ParsedFile("src/erl_epmd.erl", edited))
+
+
 def test_the_item_tree_query_after_edits_equals_a_first_lowering(
     project, sources: dict[str, str]
 ) -> None:  # noqa: ANN001
