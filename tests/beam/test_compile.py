@@ -124,19 +124,22 @@ def test_relative_includes_and_include_dirs(node: BeamNode) -> None:
 
 
 def test_diagnostics_and_file_macros_in_headers_name_the_project_path(node: BeamNode) -> None:
-    header = b"header_file() -> ?FILE.\nunused_in_header() -> ok.\n"
+    header = b"-define(HERE, ?FILE).\nheader_file() -> ?FILE.\nunused_in_header() -> ok.\n"
     source = (
         b'-module(hdr).\n-export([files/0]).\n-include("hdr.hrl").\n'
-        b"files() -> {header_file(), ?FILE}.\n"
+        b"files() -> {header_file(), ?FILE, ?HERE}.\n"
     )
     job = CompileJob(
         "src/hdr.erl", source, headers=(("include/hdr.hrl", header),), include_dirs=("include",)
     )
     result = node.compile(job)
     assert [(d.code, d.path, d.line) for d in result.warnings] == [
-        ("Cunused_function", "include/hdr.hrl", 1)
+        ("Cunused_function", "include/hdr.hrl", 2)
     ]
-    assert load_and_call(node, result, "files") == (list(b"include/hdr.hrl"), list(b"src/hdr.erl"))
+    # ?FILE is where it is expanded: in the source, even through the header's macro.
+    assert load_and_call(node, result, "files") == (
+        list(b"include/hdr.hrl"), list(b"src/hdr.erl"), list(b"src/hdr.erl")
+    )
     # Nothing of the private temporary directory leaks into the BEAM: the same
     # job gives the same bytes every time.
     assert node.compile(job).binary == result.binary

@@ -344,10 +344,25 @@ failed([], Warnings, false, SrcName) ->
 failed(Errors, Warnings, false, _SrcName) ->
     {error, Errors, Warnings}.
 
-%% Every list that is a path inside the temporary directory becomes the
-%% original path: -file attributes, ?FILE expanded in headers, annotations.
+%% Every list that is a path inside the mirror becomes the original path:
+%% -file attributes and ?FILE expanded in headers. epp names the file it
+%% reads in a -file attribute each time it enters or leaves one, and ?FILE
+%% is the name of the file being read where it is expanded (in the source,
+%% the source_name, even through a macro a header defines): so only forms
+%% read from a file of the mirror can name the mirror, and the others (the
+%% source's own, most of the forms) are not walked.
 rewrite_paths(Forms, Tmp, Map) ->
-    rewrite(Forms, Tmp ++ "/", Map).
+    rewrite_forms(Forms, Tmp ++ "/", Map, false).
+
+rewrite_forms([{attribute, _, file, {File, _}} = Form | Forms], Prefix, Map, _InMirror) ->
+    InMirror = is_list(File) andalso lists:prefix(Prefix, File),
+    [rewrite(Form, Prefix, Map) | rewrite_forms(Forms, Prefix, Map, InMirror)];
+rewrite_forms([Form | Forms], Prefix, Map, true) ->
+    [rewrite(Form, Prefix, Map) | rewrite_forms(Forms, Prefix, Map, true)];
+rewrite_forms([Form | Forms], Prefix, Map, false) ->
+    [Form | rewrite_forms(Forms, Prefix, Map, false)];
+rewrite_forms([], _Prefix, _Map, _InMirror) ->
+    [].
 
 rewrite(Term, Prefix, Map) when is_list(Term) ->
     case lists:prefix(Prefix, Term) of
