@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from holo.engine import record
-from holo.queries.project_index import module_path
+from holo.queries.project_index import profile_module_path
 from holo.queries.resolve import resolve
 from holo.queries.stored import stored
 
@@ -26,10 +26,10 @@ class ModuleDependencies:
     runtime: tuple[str, ...]
 
 
-@stored(version=1)
+@stored(version=2)
 def module_dependencies(db: Any, module: str, profile: str) -> ModuleDependencies | None:
     """The module's compile-time, interface and run-time dependencies; None if unknown."""
-    path = module_path(db, module)
+    path = profile_module_path(db, module, profile)
     if path is None:
         return None
     resolved = resolve(db, path, profile)
@@ -37,8 +37,11 @@ def module_dependencies(db: Any, module: str, profile: str) -> ModuleDependencie
         return None
     called = {m for f in resolved.functions for m, _, _ in f.remote_calls}
     called.discard(module)
-    project_called = {m for m in called if module_path(db, m) is not None}
-    behaviours = {b for b, _, _ in resolved.behaviours if module_path(db, b) is not None}
+    def in_project(m: str) -> bool:
+        return profile_module_path(db, m, profile) is not None
+
+    project_called = {m for m in called if in_project(m)}
+    behaviours = {b for b, _, _ in resolved.behaviours if in_project(b)}
     transforms = tuple(dict.fromkeys(resolved.compile.parse_transforms))
     return ModuleDependencies(
         module,

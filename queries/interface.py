@@ -14,7 +14,7 @@ from typing import Any
 
 from holo.engine import record
 from holo.inputs import external_module
-from holo.queries.project_index import module_path
+from holo.queries.project_index import profile_module_path
 from holo.queries.resolve import ResolvedModule, resolve
 from holo.queries.stored import stored
 
@@ -60,10 +60,10 @@ def exported_functions(resolved: ResolvedModule) -> tuple[frozenset[tuple[str, i
     return frozenset(exports | ALWAYS_EXPORTED), export_all
 
 
-@stored(version=2)
+@stored(version=3)
 def module_interface(db: Any, module: str, profile: str) -> ModuleInterface | None:
     """The interface of a project (or dependency) module; None if the project has none."""
-    path = module_path(db, module)
+    path = profile_module_path(db, module, profile)
     if path is None:
         return None
     resolved = resolve(db, path, profile)

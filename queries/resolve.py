@@ -29,7 +29,7 @@ from holo.queries import codes
 from holo.queries.conditions import Atom, Unknown, is_true, literal_value
 from holo.queries.item_tree import item_tree
 from holo.queries.items import Attribute, Clause, Include, ItemTree, Refs
-from holo.queries.project_index import CompileEnv, app_dirs, compile_env
+from holo.queries.project_index import CompileEnv, compile_env
 from holo.queries.recent import Recent
 from holo.queries.stored import stored
 
@@ -645,7 +645,7 @@ class _Resolver:
         if include.lib and not posixpath.isabs(name):
             app, _, rest = name.partition("/")
             if rest:
-                for app_name, directory in app_dirs(self.db):
+                for app_name, directory in self.env.lib_dirs:
                     if app_name == app:
                         found = self._existing(posixpath.join(directory, rest))
                         if found is not None:
@@ -944,7 +944,7 @@ class _Resolver:
     def compile_flags(self) -> CompileFlags:
         flags: list[str] = list(self.env.warnings)
         transforms: list[str] = list(self.env.parse_transforms)
-        nowarn: list[tuple[str, int]] = []
+        nowarn: list[tuple[str, int]] = list(self.env.nowarn_unused)
         no_auto: list[tuple[str, int]] = []
         no_auto_all = False
         texts: list[str] = []
@@ -1234,7 +1234,7 @@ class _Resolver:
         )
 
 
-@stored(version=2)
+@stored(version=3)
 def resolve(db: Any, path: str, profile: str) -> ResolvedModule | None:
     """``path`` (an .erl file) as the compiler sees it under ``profile`` ("default" or "test")."""
     tree = item_tree(db, path)

@@ -24,15 +24,15 @@ from holo.queries import codes
 from holo.queries.interface import HARMLESS_TRANSFORMS, Callee, callee, exported_functions
 from holo.queries.items import Span, unpack
 from holo.queries.locate import Trees
-from holo.queries.project_index import module_path
+from holo.queries.project_index import profile_module_path
 from holo.queries.resolve import ResolvedModule, resolve
 from holo.queries.stored import stored
 
 
-@stored(version=2)
+@stored(version=3)
 def typecheck(db: Any, module: str, profile: str) -> tuple[Diagnostic, ...]:
     """Problems with what ``module`` names in other modules, and with its exports and specs."""
-    path = module_path(db, module)
+    path = profile_module_path(db, module, profile)
     if path is None:
         return ()
     return check_resolved(db, path, profile)

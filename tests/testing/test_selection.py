@@ -201,7 +201,7 @@ def test_code_someone_else_loaded_is_replaced_before_tests_run(warm: Warm) -> No
 def test_the_watch_phase_reports_failures_at_their_assertion(warm: Warm) -> None:
     warm.edit("src/geo.erl", "perimeter(Side) -> ?SIDES * Side.", "perimeter(Side) -> Side.")
     report = build(warm.session.workspace, warm.session.compiler, "test")
-    outcome = watch_test_phase(warm.session, report)
+    outcome = watch_test_phase.run(warm.session, report)
     assert outcome.selected == outcome.failed == ["geo_tests:perimeter_test"]
     [failure] = outcome.failures
     text = SELECTION["test/geo_tests.erl"]
