@@ -44,7 +44,7 @@ holo_handlers() -> #{compile => fun compile/1}.
 %% The compiler allocates a lot: a large heap from the start spares it most
 %% of its garbage collections (OTP's own compile process would grow one; the
 %% compile runs in the request's process, see compiler_options/1).
--define(COMPILE_HEAP_WORDS, 200000).
+-define(COMPILE_HEAP_WORDS, 50000).
 
 compile(#{source := {Src, _}} = Job) ->
     process_flag(min_heap_size, ?COMPILE_HEAP_WORDS),
