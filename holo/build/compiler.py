@@ -295,6 +295,16 @@ class CompileStream:
             self._suspects = []
         return self.results
 
+    def abandon(self) -> None:
+        """Stop what is still on its way (the build was cancelled): the agent
+        stops those compiles, and what came back is kept."""
+        self._pending.clear()
+        for future in list(self._in_flight):
+            future.cancel()
+        self._in_flight.clear()
+        self._suspects = []
+        self._flush()
+
     def _finish_one(self, key: bytes, job: CompileJob, result: CompileResult, *, ran: bool) -> None:
         self.results[key] = result
         if self._compiler._remember(key, job, result, ran=ran):

@@ -174,18 +174,22 @@ def _compile_all(
         while schedule.ready:
             send(schedule.ready.popleft())
 
-    for name in sorted(modules):
-        schedule.add(name)
-        send_ready()
-        stream.poll()
-        send_ready()
-    while schedule.ready or schedule.waiting:
-        send_ready()
-        if not schedule.waiting:
-            break
-        if not stream.wait():
-            schedule.break_cycles()
-    stream.finish()
+    try:
+        for name in sorted(modules):
+            schedule.add(name)
+            send_ready()
+            stream.poll()
+            send_ready()
+        while schedule.ready or schedule.waiting:
+            send_ready()
+            if not schedule.waiting:
+                break
+            if not stream.wait():
+                schedule.break_cycles()
+        stream.finish()
+    except BaseException:  # cancelled by a newer revision, or holo's own bug
+        stream.abandon()
+        raise
     for name in modules:  # what had no key, or came back without a result of its own
         found_one(name)
     return keys

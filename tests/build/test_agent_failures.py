@@ -12,6 +12,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from holo.beam.compile_job import CompileJob
 from holo.build.driver import build
 from holo.diagnostics import Severity
 from holo.session import Session
@@ -155,6 +156,27 @@ def test_a_compile_that_runs_out_of_time_is_stopped_reported_and_tried_again(
         load_probe(s.agent)
         assert s.agent.load({"spinning": compile_module(s.agent, "spinning", SPINNING)}).ok
         wait_until(lambda: apply(s.agent, "spinning", "count") == 0, "the loops to stop")
+
+
+def test_an_abandoned_stream_stops_its_compiles_in_the_agent(tmp_path: Path) -> None:
+    # What a build does when it is cancelled: the compiles it sent stop too.
+    root = project(tmp_path / "abandoned", {"calm.erl": "-module(calm).\n"})
+    with Session(root, tmp_path / "cache") as s:
+        load_probe(s.agent)
+        assert s.agent.load({"spinning": compile_module(s.agent, "spinning", SPINNING)}).ok
+        spinner = compile_module(
+            s.agent, "spinner", "-export([parse_transform/2]).\n"
+            "parse_transform(Forms, _) -> spin(Forms).\nspin(F) -> spin(F).\n"
+        )
+        job = CompileJob("src/dizzy.erl", user_of("dizzy", "spinner").encode(),
+                         extra_code=(("spinner", spinner),))
+        stream = s.compiler.stream()
+        assert stream.submit(job.key(), job)
+        wait_until(lambda: apply(s.agent, "spinning", "count") == 1, "the compile to spin")
+        stream.abandon()
+        wait_until(lambda: apply(s.agent, "spinning", "count") == 0, "the compile to stop")
+        assert not stream.busy and stream.results == {}
+        assert s.compiler.cached(job.key()) is None
 
 
 def test_the_time_limit_counts_from_when_the_agent_starts_a_compile(tmp_path: Path) -> None:
