@@ -45,6 +45,8 @@ QUEUED_PER_SLOT = 2
 _STORE_BATCH = 64
 # How often to look for the start of a compile that waits for its turn (s).
 _START_POLL_S = 0.2
+# How long to wait for a node that may be up already before analysing on (s).
+_ALREADY_UP_S = 0.01
 
 
 # The agent's modules that turn a compile job into its result.
@@ -72,9 +74,13 @@ class Compiler:
         *,
         compile_timeout: float = DEFAULT_COMPILE_TIMEOUT_S,
     ) -> None:
-        # The agent starts on the first compile: a build whose every result is
+        # The agent starts when the first compile is asked for, in the
+        # background while holo analyses on: a build whose every result is
         # cached never pays for a node.
         self._start_node = start_node
+        self._starting: threading.Thread | None = None
+        self._started = threading.Event()  # the start ended, well or not
+        self._start_failed = False
         self.store = store
         self.salt = salt
         self._store_salt = codec.digest(salt, compiler_code_fingerprint())
@@ -105,6 +111,37 @@ class Compiler:
             self.hits = set()
             self._unsettled.clear()
             self._start_error = None
+            if self._start_failed:
+                self._starting = None
+                self._started.clear()
+                self._start_failed = False
+
+    def _node_is_up(self) -> bool:
+        """Whether a compile can be sent without waiting for the agent to start;
+        if not, it is starting in the background."""
+        if self._started.is_set():
+            return True
+        with self._lock:
+            if self._starting is not None:
+                return self._started.is_set()
+            self._starting = threading.Thread(
+                target=self._start_in_background, name="holo-compiler-start", daemon=True
+            )
+            self._starting.start()
+        # A node that is up already (a Session's second build) answers at once.
+        return self._started.wait(_ALREADY_UP_S)
+
+    def _wait_for_node(self) -> None:
+        self._started.wait()
+
+    def _start_in_background(self) -> None:
+        try:
+            self._start_node()
+        except Exception:  # the first compile sent asks again, and reports it
+            log.debug("starting the compiler node failed", exc_info=True)
+            self._start_failed = True
+        finally:
+            self._started.set()
 
     def result(self, key: bytes, job: CompileJob) -> CompileResult:
         cached = self.cached(key)
@@ -277,6 +314,8 @@ class CompileStream:
         """Block until some job comes back (or runs out of time); False if none is out."""
         if not self.busy:
             return False
+        if not self._in_flight and not self._compiler._node_is_up():
+            self._compiler._wait_for_node()
         self._top_up()
         self._collect(block=True)
         self._top_up()
@@ -319,6 +358,8 @@ class CompileStream:
         self._to_store = []
 
     def _top_up(self) -> None:
+        if self._pending and not self._compiler._node_is_up():
+            return  # jobs wait here while the agent starts; holo analyses on
         while self._pending and len(self._in_flight) < self._window:
             key, job = self._pending.popleft()
             future = self._compiler._submit(job, self._limit)

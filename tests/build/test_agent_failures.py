@@ -13,6 +13,8 @@ import sys
 from pathlib import Path
 
 from holo.beam.compile_job import CompileJob
+from holo.beam.node import BeamNode
+from holo.build.compiler import Compiler
 from holo.build.driver import build
 from holo.diagnostics import Severity
 from holo.session import Session
@@ -156,6 +158,35 @@ def test_a_compile_that_runs_out_of_time_is_stopped_reported_and_tried_again(
         load_probe(s.agent)
         assert s.agent.load({"spinning": compile_module(s.agent, "spinning", SPINNING)}).ok
         wait_until(lambda: apply(s.agent, "spinning", "count") == 0, "the loops to stop")
+
+
+def test_a_compiler_node_that_cannot_start_fails_the_build_and_is_tried_again(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path / "no_erl", {
+        "one.erl": "-module(one).\n", "two.erl": "-module(two).\n",
+    })
+    cache = tmp_path / "cache"
+    attempts: list[str] = []
+
+    def start() -> BeamNode:
+        attempts.append("start")
+        return BeamNode(cache_dir=cache, erl="no-such-erl")
+
+    with Session(root, cache) as s:
+        compiler = Compiler(start, s.store, s.salt)
+        s.db.services["compiler"] = compiler
+        report = build(s.workspace, compiler)
+        assert not report.ok
+        for module in ("one", "two"):
+            (error,) = report.results[module].errors
+            assert error.code == "Cagent_unavailable"
+            assert error.message.startswith(
+                "holo's compiler node is not available: cannot find 'no-such-erl' on PATH"
+            )
+        tried = len(attempts)
+        again = build(s.workspace, compiler)  # not a cached result: asked again
+        assert again.compiled == [] and not again.ok and len(attempts) > tried
 
 
 def test_an_abandoned_stream_stops_its_compiles_in_the_agent(tmp_path: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from holo.beam.node import BeamNode
+from holo.build.compiler import Compiler
 from holo.build.driver import BuildReport, build
 from holo.session import Session
 from tests.beam.helpers import apply, load_probe
@@ -92,6 +94,32 @@ def test_a_new_process_and_a_fresh_clone_elsewhere_compile_nothing(
         assert report.compiled == [] and report.ok
         assert (clone / "_build" / "holo" / "default" / "lib" / "shop" / "ebin" /
                 "shop_cart.beam").exists()
+
+
+def test_a_build_the_cache_answers_never_starts_the_compiler_node(
+    session: Session, shop: Path, cache: Path
+) -> None:
+    build(session.workspace, session.compiler)
+    session.close()
+    nodes: list[BeamNode] = []
+
+    def start() -> BeamNode:
+        if not nodes:
+            nodes.append(BeamNode(cache_dir=cache))
+        return nodes[0]
+
+    with Session(shop, cache) as again:
+        compiler = Compiler(start, again.store, again.salt)
+        again.db.services["compiler"] = compiler
+        report = build(again.workspace, compiler)
+        assert report.ok and report.compiled == [] and nodes == []
+        # The first module to compile starts it (in the background, while holo analyses on).
+        pricing = shop / "src" / "shop_pricing.erl"
+        pricing.write_text(pricing.read_text() + "\n%% an edit\n")
+        again.workspace.apply_changes([pricing])
+        assert build(again.workspace, compiler).compiled == ["shop_pricing"]
+        assert len(nodes) == 1
+    nodes[0].close()
 
 
 def test_only_the_edited_module_recompiles(session: Session, shop: Path) -> None:
