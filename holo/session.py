@@ -25,6 +25,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING
 
 from holo import __version__
+from holo.code_digest import code_digest
 from holo.engine import Database, DiskStore, default_cache_dir
 from holo.errors import UserError
 from holo.project.otp import locate_otp
@@ -69,8 +70,9 @@ class Session:
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.otp = locate_otp()
         self.store = open_store(self.cache_dir)
-        # Results of one holo version on one OTP version never serve another.
-        self.salt = f"holo/{__version__}/otp/{self.otp.version}".encode()
+        # Results of one holo (its version and its code) on one OTP version
+        # never serve another.
+        self.salt = f"holo/{__version__}/{code_digest()}/otp/{self.otp.version}".encode()
         self.db = Database(store=self.store, salt=self.salt)
         self.workspace = Workspace.open(self.root, self.db, store=self.store, otp=self.otp)
         self._starters: list[threading.Thread] = []
