@@ -153,6 +153,25 @@ def syntax_problems(parsed: ParsedFile) -> tuple[tuple[str, Range, str], ...]:
 # reads nothing from -deprecated, so an error inside one costs nothing else.
 _GRAMMAR_GAPS = frozenset(("deprecated_attribute",))
 
+# The grammar has no rule at all for ``-deprecated([f/0, g/1]).``: the form
+# becomes a top-level ERROR node. One whose whole text is that shape is the
+# grammar's gap too.
+_NAME_ARITY_DEPRECATED = re.compile(
+    rb"-\s*deprecated\s*\(\s*\[?\s*"
+    rb"(?:[a-z][A-Za-z0-9_@]*|'[^'\\]*')\s*/\s*(?:\d+|'_')"
+    rb"(?:\s*,\s*(?:[a-z][A-Za-z0-9_@]*|'[^'\\]*')\s*/\s*(?:\d+|'_'))*"
+    rb"\s*\]?\s*\)\s*\.",
+)
+
+
+def _is_grammar_gap(node: Node) -> bool:
+    if node.type in _GRAMMAR_GAPS:
+        return True
+    if not node.is_error or node.parent is None or node.parent.parent is not None:
+        return False
+    text = node.text or b""
+    return _NAME_ARITY_DEPRECATED.fullmatch(text) is not None
+
 
 def _error_nodes(root: Node) -> list[Node]:
     """The outermost ERROR nodes and every MISSING node, in source order."""
@@ -162,7 +181,7 @@ def _error_nodes(root: Node) -> list[Node]:
     stack = [root]
     while stack:
         node = stack.pop()
-        if node.type in _GRAMMAR_GAPS:
+        if _is_grammar_gap(node):
             continue
         if node.is_missing or node.is_error:
             found.append(node)

@@ -85,3 +85,24 @@ def test_maybe_is_an_atom_without_the_feature(project):
     tree = item_tree(p.db, "src/m.erl")
     assert [c[2] for c in tree.clauses[0].refs.remote_calls] == ["maybe"]
     assert syntax_diagnostics(p.db, "src/m.erl") == ()
+
+
+def test_deprecated_name_arity_lists_are_accepted_like_erlc_does(project):
+    # tree-sitter-erlang has no rule for `-deprecated([f/0])`; erlc compiles it.
+    source = (
+        "-module(m).\n-export([f/0, g/1]).\n"
+        "-deprecated([f/0]).\n-deprecated([f/0, 'g'/1]).\n-deprecated(g/'_').\n"
+        "f() -> ok.\ng(X) -> X.\n"
+    )
+    p = project({"src/m.erl": source})
+    assert syntax_diagnostics(p.db, "src/m.erl") == ()
+    assert [(f.name, f.arity) for f in item_tree(p.db, "src/m.erl").functions()] == [
+        ("f", 0),
+        ("g", 1),
+    ]
+
+
+def test_a_malformed_deprecated_attribute_is_still_an_error(project):
+    p = project({"src/m.erl": "-module(m).\n-deprecated([f/]).\nf() -> ok.\n"})
+    (d,) = syntax_diagnostics(p.db, "src/m.erl")
+    assert (d.code, d.line) == ("H0100", 1)
