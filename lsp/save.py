@@ -12,7 +12,7 @@ problems as a warning and in the progress report's last message.
 
 * ``build`` compiles the default profile into ``_build/holo`` (the compiler's
   errors and warnings, source "erlc"), and its changed modules are hot-loaded
-  into the user's nodes (:mod:`holo.lsp.user_nodes`, the nodes named by
+  into the user's nodes (:mod:`holo.build.user_nodes`, the nodes named by
   :mod:`holo.lsp.targets`);
 * with tests, the test profile is built and loaded into holo's runtime node
   as the test session's own code (``TestSession.load``), and ``run_affected``
@@ -43,11 +43,11 @@ from typing import Protocol
 
 from holo.build.driver import build
 from holo.build.loading import LoadReport, NodeLoader
+from holo.build.node_targets import NodeTargets
+from holo.build.user_nodes import UserNodeLoader
 from holo.diagnostics import Diagnostic
 from holo.engine import Cancelled
 from holo.inputs import file_text
-from holo.lsp.targets import NodeTargets
-from holo.lsp.user_nodes import UserNodes
 from holo.session import Session
 from holo.testing import failure_diagnostics, run_affected, session_tests
 from holo.testing.results import TestReport, TestResult
@@ -114,7 +114,7 @@ class BuildOnSave:
         self.targets = targets
         self.force = force
         self._runtime: NodeLoader | None = None
-        self._user_nodes = UserNodes()
+        self._user_nodes: UserNodeLoader | None = None
         self._known: set[str] | None = None  # the default profile's modules at the last load
 
     def __call__(self, session: Session, saved: list[str], progress: ProgressReport) -> SaveOutcome:
@@ -134,9 +134,9 @@ class BuildOnSave:
         problems: list[str] = []
         if targets.nodes:
             progress.report(f"loading into {', '.join(targets.nodes)}", share)
-            remote = self._user_nodes.load(
-                lambda: session.agent, targets, report.binaries, removed, force=self.force
-            )
+            if self._user_nodes is None:
+                self._user_nodes = UserNodeLoader(lambda: session.agent)
+            remote = self._user_nodes.load(targets, report.binaries, removed, force=self.force)
             parts.append(f"{len(remote.loaded)} loaded into {_nodes(targets.nodes)}")
             problems += remote.problems
         if not self.tests:

@@ -16,24 +16,23 @@ next place decides). No cookie anywhere means ``~/.erlang.cookie``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from holo.build.node_targets import (
+    NodeTargets,
+    cookie_problem,
+    first_set,
+    from_settings,
+    node_name_problem,
+)
 from holo.inputs import HoloSettings
 
 SECTION = "holo"
 
 
-@dataclass(frozen=True)
-class NodeTargets:
-    nodes: tuple[str, ...] = ()
-    cookie: str | None = None
-
-
 def is_node_name(name: str) -> bool:
     """Whether ``name`` is an Erlang node name (name@host)."""
-    local, at, host = name.partition("@")
-    return bool(local and at and host and "@" not in host)
+    return node_name_problem(name) is None
 
 
 def from_client(settings: Any) -> tuple[NodeTargets | None, list[str]]:
@@ -53,14 +52,19 @@ def from_client(settings: Any) -> tuple[NodeTargets | None, list[str]]:
         problems.append(f"holo.nodes must be a list of node names, not {given!r}")
         given = []
     for name in given:
-        if isinstance(name, str) and is_node_name(name):
+        problem = node_name_problem(name)
+        if problem is None:
             nodes.append(name)
         else:
-            problems.append(f"holo.nodes: {name!r} is not an Erlang node name (name@host)")
+            problems.append(f"holo.nodes: {problem}")
     cookie = section.get("cookie")
-    if cookie is not None and (not isinstance(cookie, str) or not cookie):
-        problems.append("holo.cookie must be a non-empty string")
-        cookie = None
+    if cookie is not None:
+        if not isinstance(cookie, str) or not cookie:
+            problems.append("holo.cookie must be a non-empty string")
+            cookie = None
+        elif (problem := cookie_problem(cookie)) is not None:
+            problems.append(f"holo.cookie: {problem}")
+            cookie = None
     return NodeTargets(tuple(dict.fromkeys(nodes)), cookie), problems
 
 
@@ -68,8 +72,4 @@ def choose(
     client: NodeTargets | None, command_line: NodeTargets, project: HoloSettings
 ) -> NodeTargets:
     """The targets in effect: for nodes and cookie each, the first place that sets it."""
-    layers = [t for t in (client, command_line) if t is not None]
-    layers.append(NodeTargets(tuple(project.nodes), project.cookie))
-    nodes = next((t.nodes for t in layers if t.nodes), ())
-    cookie = next((t.cookie for t in layers if t.cookie is not None), None)
-    return NodeTargets(nodes, cookie)
+    return first_set([client, command_line, from_settings(project)])

@@ -28,6 +28,8 @@ from typing import Protocol
 
 from holo.build.driver import BuildReport, build, modules_of
 from holo.build.loading import LoadReport, NodeLoader
+from holo.build.node_targets import NO_TARGETS, NodeTargets
+from holo.build.user_nodes import UserNodeLoader
 from holo.diagnostics import Diagnostic, Severity
 from holo.errors import UserError
 from holo.inputs import project_model
@@ -36,8 +38,7 @@ from holo.queries.app_resource import app_resource
 from holo.queries.project_check import project_diagnostics
 from holo.queries.project_index import module_index
 from holo.session import Session
-from holo.watch.remote import RemoteLoader
-from holo.watch.targets import NO_TARGETS, Targets, resolve_targets
+from holo.watch.targets import resolve_targets
 
 PHASES = ("detect", "analyse", "compile", "load", "tests", "total")
 
@@ -118,14 +119,14 @@ class Cycle:
         session: Session,
         options: WatchOptions,
         run_tests: TestPhase | None,
-        targets: Targets = NO_TARGETS,
+        targets: NodeTargets = NO_TARGETS,
     ) -> None:
         self.session = session
         self.options = options
         self.targets = targets
         self.run_tests = run_tests if options.tests else None
         self.loader = NodeLoader(session.runtime)
-        self.remote = RemoteLoader(lambda: session.agent)
+        self.user_nodes = UserNodeLoader(lambda: session.agent)
         self.known_modules: set[str] = set()
         self.shown: dict[str, tuple[Diagnostic, ...]] = {}
         self.errors = 0
@@ -220,13 +221,13 @@ class Cycle:
                     runtime_report.binaries, removed, force=self.options.force
                 )
             self.known_modules = modules
-            remote, remote_problems = self.remote.sync(
-                self.targets, report.binaries, force=self.options.force
+            remote = self.user_nodes.load(
+                self.targets, report.binaries, removed, force=self.options.force
             )
             pending.loaded.update(local.loaded)
-            pending.loaded_remote.update(remote)
+            pending.loaded_remote.update(remote.loaded)
             pending.unloaded.update(local.unloaded)
-            pending.load_problems.extend(local.problems + remote_problems)
+            pending.load_problems.extend(local.problems + remote.problems)
 
         tests = None
         if self.run_tests is not None:

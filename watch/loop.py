@@ -30,11 +30,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from holo.build.node_targets import NO_TARGETS, NodeTargets
 from holo.session import Session
 from holo.watch.changes import DEBOUNCE_MS, ChangeBatch, change_batches
 from holo.watch.cycle import PHASES, Cycle, CycleResult, TestPhase, WatchOptions
 from holo.watch.display import Display
-from holo.watch.targets import NO_TARGETS, Targets
 
 log = logging.getLogger("holo.watch")
 
@@ -96,7 +96,7 @@ class WatchLoop:
         options: WatchOptions,
         display: Display,
         run_tests: TestPhase | None = None,
-        targets: Targets = NO_TARGETS,
+        targets: NodeTargets = NO_TARGETS,
     ) -> None:
         self.session = session
         self.display = display

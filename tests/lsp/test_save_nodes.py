@@ -13,7 +13,7 @@ from lsprotocol import types
 
 from tests.lsp.conftest import start_editor, stop_editor
 from tests.lsp.demo import GEOMETRY, write_demo
-from tests.lsp.user_node import UserNode, short_host
+from tests.user_nodes import UserNode, short_host
 
 pytestmark = pytest.mark.asyncio
 
@@ -29,7 +29,7 @@ def scaled_by(factor: str) -> str:
 
 @pytest.fixture(scope="module")
 def user_node() -> Iterator[UserNode]:
-    node = UserNode(COOKIE)
+    node = UserNode(COOKIE, "holo_lsp_")
     yield node
     node.close()
 
@@ -37,7 +37,7 @@ def user_node() -> Iterator[UserNode]:
 @pytest.fixture(scope="module")
 def other_node() -> Iterator[UserNode]:
     """A node with a cookie of its own: COOKIE does not reach it."""
-    node = UserNode(OTHER_COOKIE)
+    node = UserNode(OTHER_COOKIE, "holo_lsp_")
     yield node
     node.close()
 

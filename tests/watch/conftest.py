@@ -7,17 +7,15 @@ from typing import Any
 
 import pytest
 
-from tests.watch.helpers import EXAMPLE, HoloWatch, UserNode
+from tests.user_nodes import UserNode
+from tests.watch.helpers import COOKIE, EXAMPLE, HoloWatch
 
 
 @pytest.fixture(scope="module")
 def user_node() -> Iterator[UserNode]:
-    node = UserNode()
-    try:
-        assert node.eval("node()") == node.name  # distribution is up
-        yield node
-    finally:
-        node.close()
+    node = UserNode(COOKIE, "holo_w_")
+    yield node
+    node.close()
 
 
 @pytest.fixture

@@ -1,10 +1,9 @@
-"""A real `holo watch` process and a real user node, for the end-to-end tests.
+"""A real `holo watch` process, for the end-to-end tests.
 
 Each test starts `holo watch` on its own copy of examples/shop, with its own
 cache, and reads what it prints (one JSON object per line with --json, plain
-lines without) from a reader thread. The user's node is an `erl -sname` node
-that evaluates the expressions the tests write to its stdin, so a check of
-what it runs costs a line, not a new VM.
+lines without) from a reader thread. The user's node it loads into is a
+tests.user_nodes.UserNode with COOKIE.
 """
 
 from __future__ import annotations
@@ -14,15 +13,15 @@ import json
 import os
 import queue
 import secrets
-import socket
 import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
 from tests.beam.helpers import children_of, is_running
+from tests.user_nodes import UserNode, lines_into
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "shop"
@@ -39,69 +38,6 @@ LOCAL_CALL_IN_GUARD = (
     "discount(Subtotal, <<\"TENOFF\">>) when is_big(Subtotal) ->\n    Subtotal div 4;"
 )
 IS_BIG = "\nis_big(Amount) -> Amount > 0.\n"
-
-# The user node's loop: read an expression per line, print "=> " and its value on one line.
-EVAL_LOOP = """
-Loop = fun Loop() ->
-    case io:get_line("") of
-        eof -> halt();
-        Line ->
-            Result = try
-                {ok, Tokens, _} = erl_scan:string(Line),
-                {ok, Exprs} = erl_parse:parse_exprs(Tokens),
-                {value, Value, _} = erl_eval:exprs(Exprs, []),
-                Value
-            catch Class:Reason -> {Class, Reason}
-            end,
-            io:put_chars(["=> ", io_lib:print(Result, 1, 1000000, -1), "\\n"]),
-            Loop()
-    end
-end,
-Loop().
-"""
-
-
-def _lines_into(stream: IO[str], lines: queue.Queue[str | None]) -> None:
-    for line in stream:
-        lines.put(line)
-    lines.put(None)
-
-
-class UserNode:
-    """A user's running node, named and with a cookie, as `--node` targets it."""
-
-    def __init__(self) -> None:
-        name = "holo_w_" + secrets.token_hex(4)
-        self.name = f"{name}@{socket.gethostname().split('.')[0]}"
-        self.process = subprocess.Popen(
-            ["erl", "-sname", name, "-setcookie", COOKIE, "-noshell", "-eval", EVAL_LOOP],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
-        )
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        assert self.process.stdout is not None
-        threading.Thread(
-            target=_lines_into, args=(self.process.stdout, self.lines), daemon=True
-        ).start()
-
-    def eval(self, expression: str, timeout: float = 30) -> str:
-        """What the node answers to an Erlang expression (no trailing dot), printed flat."""
-        assert self.process.stdin is not None
-        self.process.stdin.write(expression + ".\n")
-        self.process.stdin.flush()
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                line = self.lines.get(timeout=max(0.01, deadline - time.monotonic()))
-            except queue.Empty:
-                raise AssertionError(f"the user node did not answer {expression}") from None
-            assert line is not None, "the user node exited"
-            if line.startswith("=> "):
-                return line[3:].rstrip("\n")
-
-    def close(self) -> None:
-        self.process.kill()
-        self.process.wait()
-
 
 class HoloWatch:
     """A `holo watch` process and what it prints: JSON events, or plain lines."""
@@ -136,7 +72,7 @@ class HoloWatch:
         self.lines: queue.Queue[str | None] = queue.Queue()
         assert self.process.stdout is not None
         threading.Thread(
-            target=_lines_into, args=(self.process.stdout, self.lines), daemon=True
+            target=lines_into, args=(self.process.stdout, self.lines), daemon=True
         ).start()
 
     # --- JSON events --------------------------------------------------------

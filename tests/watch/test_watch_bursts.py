@@ -8,7 +8,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from tests.watch.helpers import EBIN, WAIT_S, HoloWatch, UserNode
+from tests.user_nodes import UserNode
+from tests.watch.helpers import EBIN, WAIT_S, HoloWatch
 
 GIT = ["git", "-c", "user.name=holo", "-c", "user.email=holo@localhost", "-c", "gc.auto=0"]
 

@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 
 from tests.beam.helpers import children_of, is_running
+from tests.user_nodes import UserNode
 from tests.watch.helpers import (
     EBIN,
     PHASES,
     HoloWatch,
-    UserNode,
     beams_running_from,
     discount,
     edit,

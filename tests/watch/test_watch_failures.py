@@ -11,13 +11,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from tests.beam.helpers import is_running
+from tests.user_nodes import UserNode
 from tests.watch.helpers import (
     EBIN,
     IS_BIG,
     LOCAL_CALL_IN_GUARD,
     TENOFF,
     HoloWatch,
-    UserNode,
     beams_running_from,
     discount,
     edit,

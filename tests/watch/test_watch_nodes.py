@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.watch.helpers import COOKIE, REPO, HoloWatch, UserNode, discount, edit
+from tests.user_nodes import UserNode
+from tests.watch.helpers import COOKIE, REPO, HoloWatch, discount, edit
 
 # Loads a shop_cart of the user's own into the node: one line for the node's eval loop.
 USERS_OWN_CART = (

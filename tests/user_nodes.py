@@ -1,5 +1,6 @@
-"""A user's running node for the save tests: `erl -sname ... -setcookie ...` evaluating the
-expressions written to its stdin, one per line, so checking what it runs costs a line."""
+"""A user's running node for the tests that load into one: `erl -sname ... -setcookie ...`
+evaluating the expressions written to its stdin, one per line, so checking what it runs
+costs a line, not a new VM."""
 
 from __future__ import annotations
 
@@ -36,17 +37,19 @@ def short_host() -> str:
     return socket.gethostname().split(".")[0]
 
 
-def _lines_into(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+def lines_into(stream: IO[str], lines: queue.Queue[str | None]) -> None:
+    """Put each line of ``stream`` on ``lines``, then None when it ends."""
     for line in stream:
         lines.put(line)
     lines.put(None)
 
 
 class UserNode:
-    """A named node with a cookie, as a user's application runs."""
+    """A named node with a cookie, as a user's application runs; up when constructed."""
 
-    def __init__(self, cookie: str) -> None:
-        name = "holo_lsp_" + secrets.token_hex(4)
+    def __init__(self, cookie: str, prefix: str = "holo_user_", *, name: str = "") -> None:
+        """A new node named ``prefix`` and a random part, or ``name`` (its part before "@")."""
+        name = name or prefix + secrets.token_hex(4)
         self.name = f"{name}@{short_host()}"
         self.process = subprocess.Popen(
             ["erl", "-sname", name, "-setcookie", cookie, "-noshell", "-eval", EVAL_LOOP],
@@ -58,10 +61,14 @@ class UserNode:
         self.lines: queue.Queue[str | None] = queue.Queue()
         assert self.process.stdout is not None
         threading.Thread(
-            target=_lines_into, args=(self.process.stdout, self.lines), daemon=True
+            target=lines_into, args=(self.process.stdout, self.lines), daemon=True
         ).start()
-        # Up when it answers (distribution is registered with epmd before -eval runs).
-        assert self.eval("node()").strip("'") == self.name
+        try:
+            # Distribution is registered with epmd before -eval runs.
+            assert self.eval("node()").strip("'") == self.name
+        except BaseException:
+            self.close()
+            raise
 
     def eval(self, expression: str, timeout: float = 30) -> str:
         """What the node answers to an Erlang expression (no trailing dot), printed flat."""
