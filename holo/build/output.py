@@ -9,6 +9,14 @@ exists is removed.
 During a build, :class:`EbinWriter` writes each BEAM as soon as it is known,
 on a thread of its own, so the files are on disk when the last compile ends;
 :func:`sync_ebin` then writes only what is left and removes what is stale.
+
+Telling that a file already holds the right bytes costs a read of it; a
+process that builds again and again (the daemon, `holo watch`) remembers what
+it wrote or read in each file, with the file's stat then, and takes a file
+whose stat is unchanged for those bytes without reading it. A stat is only
+trusted once the file's modification time is older than a filesystem's
+timestamp can tell apart from the moment it was taken: a rewrite in the same
+tick could otherwise keep size and time.
 """
 
 from __future__ import annotations
@@ -18,11 +26,61 @@ import os
 import queue
 import tempfile
 import threading
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 BUILD_DIR = Path("_build") / "holo"
+
+# A file modified less than this long before its stat was taken may change
+# again without its stat showing it (filesystems with 1 s timestamps).
+_RACY_NS = 2_000_000_000
+
+# The stat fields that change when a file is replaced or rewritten.
+StatSignature = tuple[int, int, int, int, int]
+
+
+def _signature(st: os.stat_result) -> StatSignature:
+    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+
+
+class _KnownFiles:
+    """What this process last saw in the files it writes: path -> (bytes, stat then).
+
+    Only stats taken when the file was already old enough to be trusted are
+    kept (see the module's docstring).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._files: dict[str, tuple[bytes, StatSignature]] = {}
+
+    def holds(self, path: str, data: bytes) -> bool:
+        """Whether the file at ``path`` holds ``data`` as far as its stat tells."""
+        with self._lock:
+            known = self._files.get(path)
+        if known is None or known[0] != data:
+            return False
+        try:
+            return _signature(os.stat(path)) == known[1]
+        except OSError:
+            return False
+
+    def saw(self, path: str, data: bytes, st: os.stat_result) -> None:
+        """The file held ``data`` when its stat was ``st`` (taken before it was read)."""
+        if time.time_ns() - st.st_mtime_ns < _RACY_NS:
+            self.forget(path)
+            return
+        with self._lock:
+            self._files[path] = (data, _signature(st))
+
+    def forget(self, path: str) -> None:
+        with self._lock:
+            self._files.pop(path, None)
+
+
+_known = _KnownFiles()
 
 
 @dataclass
@@ -37,11 +95,17 @@ def ebin_dir(root: Path, profile: str, app: str) -> Path:
 
 def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) -> bool:
     """Write unless the file already holds exactly these bytes; returns whether it wrote."""
+    name = os.path.abspath(path)
+    if _known.holds(name, data):
+        return False
     try:
-        if path.stat().st_size == len(data) and path.read_bytes() == data:
+        st = os.stat(name)
+        if st.st_size == len(data) and _read(name) == data:
+            _known.saw(name, data, st)
             return False
     except OSError:
         pass
+    _known.forget(name)
     if not parent_exists:
         path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = _temporary_beside(path)
@@ -57,7 +121,14 @@ def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) ->
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+    # Not remembered: its modification time is now, too recent to trust (the next
+    # build reads it once, and remembers it then).
     return True
+
+
+def _read(name: str) -> bytes:
+    with open(name, "rb", buffering=0) as f:
+        return f.read()
 
 
 def _temporary_beside(path: Path) -> tuple[int, str]:
@@ -146,7 +217,8 @@ def sync_ebin(
     """
     ebin = ebin_dir(root, profile, app)
     changes = EbinChanges()
-    if beams or app_file is not None:
+    present = _beams_in(ebin)
+    if present is None and (beams or app_file is not None):
         ebin.mkdir(parents=True, exist_ok=True)
     written = written or {}
     for module, binary in sorted(beams.items()):
@@ -157,12 +229,24 @@ def sync_ebin(
             wrote = write_atomically(ebin / f"{module}.beam", binary, parent_exists=True)
         if wrote:
             changes.written.append(f"{module}.beam")
-    if app_file is not None and write_atomically(ebin / f"{app}.app", app_file):
+    if app_file is not None and write_atomically(ebin / f"{app}.app", app_file,
+                                                 parent_exists=True):
         changes.written.append(f"{app}.app")
-    if ebin.is_dir():
-        for stale in sorted(ebin.glob("*.beam")):
-            if stale.stem not in beams and stale.stem not in keep:
-                with contextlib.suppress(OSError):
-                    stale.unlink()
-                    changes.removed.append(stale.name)
+    for name in sorted(present or ()):
+        module = name[: -len(".beam")]
+        if module not in beams and module not in keep:
+            stale = ebin / name
+            _known.forget(os.path.abspath(stale))
+            with contextlib.suppress(OSError):
+                stale.unlink()
+                changes.removed.append(name)
     return changes
+
+
+def _beams_in(ebin: Path) -> list[str] | None:
+    """The names of the .beam files in ``ebin``; None if it is not a directory."""
+    try:
+        with os.scandir(ebin) as entries:
+            return [e.name for e in entries if e.name.endswith(".beam") and e.name != ".beam"]
+    except (FileNotFoundError, NotADirectoryError):
+        return None
