@@ -7,7 +7,7 @@ it), active under ``-ifdef(TEST)`` in the test profile and exported (by
 modules (``test/``) and in source modules. A module ``x_tests`` is paired
 with ``x``: EUnit runs its tests as part of ``x``'s.
 
-Discovery is a query per module over ``resolve`` and the item tree, so a warm
+Discovery is a persisted query per module over ``resolve`` and the item tree, so a warm
 run rediscovers nothing unless the module changed.
 """
 
@@ -48,7 +48,7 @@ def is_test_name(name: str, arity: int) -> bool:
     return arity == 0 and (name.endswith("_test") or name.endswith("_test_"))
 
 
-@query(name="holo.testing.module_tests")
+@query(name="holo.testing.module_tests", persist=True)
 def module_tests(db: Any, path: str) -> tuple[TestCase, ...]:
     """The EUnit tests ``path`` defines under the test profile, in source order."""
     resolved = resolve(db, path, PROFILE)

@@ -19,13 +19,26 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from holo.engine import codec
+from holo.engine import codec, query
 from holo.queries.project_index import ModuleFile
 from holo.queries.resolve import ResolvedFunction, ResolvedModule, resolve
 
 PROFILE = "test"
 
 MFA = tuple[str, str, int]
+
+
+@query(name="holo.testing.on_load", persist=True)
+def on_load_of(db: Any, path: str) -> tuple[tuple[str, int], ...]:
+    """The ``-on_load`` function(s) of the module in ``path`` (test profile).
+
+    Persisted and small: a warm run learns which modules have one without
+    decoding every module's resolved result.
+    """
+    resolved = resolve(db, path, PROFILE)
+    if resolved is None:
+        return ()
+    return tuple((name, arity) for name, arity, *_ in resolved.on_load)
 
 
 class LoadTimeCode:
@@ -56,10 +69,8 @@ class LoadTimeCode:
 
     def on_load(self, module: str) -> tuple[tuple[str, int], ...]:
         """The module's ``-on_load`` function(s), if it has one."""
-        resolved = self._resolve(module)
-        if resolved is None:
-            return ()
-        return tuple((name, arity) for name, arity, *_ in resolved.on_load)
+        entry = self.modules.get(module)
+        return on_load_of(self.db, entry.path) if entry is not None else ()
 
     def on_load_modules(self) -> list[str]:
         return sorted(m for m in self.modules if self.on_load(m))

@@ -101,7 +101,7 @@ def _compile_time_code(db: Any, transforms: list[str]) -> list[bytes]:
     return parts
 
 
-@query(name="holo.testing.module_key")
+@query(name="holo.testing.module_key", persist=True)
 def module_key(db: Any, path: str) -> bytes:
     """A module's fingerprint for test selection beyond its functions' (see the module doc)."""
     resolved = resolve(db, path, PROFILE)
