@@ -113,7 +113,8 @@ class CompileResult:
     @property
     def settled(self) -> bool:
         """Whether this is what the job compiles to, whenever it is compiled (cacheable)."""
-        return not any(d.code in UNSETTLED_CODES for d in self.errors)
+        # What the agent could not answer never comes with a BEAM.
+        return self.ok or not any(d.code in UNSETTLED_CODES for d in self.errors)
 
     @property
     def errors(self) -> tuple[Diagnostic, ...]:

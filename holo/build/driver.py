@@ -135,6 +135,8 @@ def _compile_all(
     schedule = _Schedule(db, modules, profile)
 
     def found_one(name: str, result: CompileResult | None = None) -> None:
+        """A module's result is known; ``result`` is one the compiler just made,
+        written at once (a cached one most likely is on disk already: sync_ebin sees)."""
         if name in found:
             return
         found.add(name)
@@ -158,9 +160,8 @@ def _compile_all(
             found_one(name)
             return
         keys[name] = key
-        cached = compiler.cached(key)
-        if cached is not None:
-            found_one(name, cached)
+        if compiler.cached(key) is not None:
+            found_one(name)
             return
         job = compile_job(db, path, profile)
         if job is None:
@@ -168,7 +169,7 @@ def _compile_all(
             return
         waiting.setdefault(key, []).append(name)
         if not stream.submit(key, job):  # answered in this build already
-            came_back(key, compiler.cached(key))
+            came_back(key, None)
 
     def send_ready() -> None:
         while schedule.ready:

@@ -53,13 +53,12 @@ class _KnownFiles:
     """
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        # Single dict operations: atomic between threads, no lock needed.
         self._files: dict[str, tuple[bytes, StatSignature]] = {}
 
     def holds(self, path: str, data: bytes) -> bool:
-        """Whether the file at ``path`` holds ``data`` as far as its stat tells."""
-        with self._lock:
-            known = self._files.get(path)
+        """Whether the file at ``path`` (absolute) holds ``data`` as far as its stat tells."""
+        known = self._files.get(path)
         if known is None or known[0] != data:
             return False
         try:
@@ -71,13 +70,11 @@ class _KnownFiles:
         """The file held ``data`` when its stat was ``st`` (taken before it was read)."""
         if time.time_ns() - st.st_mtime_ns < _RACY_NS:
             self.forget(path)
-            return
-        with self._lock:
+        else:
             self._files[path] = (data, _signature(st))
 
     def forget(self, path: str) -> None:
-        with self._lock:
-            self._files.pop(path, None)
+        self._files.pop(path, None)
 
 
 _known = _KnownFiles()
@@ -95,7 +92,11 @@ def ebin_dir(root: Path, profile: str, app: str) -> Path:
 
 def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) -> bool:
     """Write unless the file already holds exactly these bytes; returns whether it wrote."""
-    name = os.path.abspath(path)
+    return _write(os.path.abspath(path), data, parent_exists=parent_exists)
+
+
+def _write(name: str, data: bytes, *, parent_exists: bool = False) -> bool:
+    """:func:`write_atomically` for an absolute path given as text."""
     if _known.holds(name, data):
         return False
     try:
@@ -107,8 +108,8 @@ def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) ->
         pass
     _known.forget(name)
     if not parent_exists:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = _temporary_beside(path)
+        os.makedirs(os.path.dirname(name), exist_ok=True)
+    fd, tmp = _temporary_beside(name)
     try:
         try:
             view = memoryview(data)
@@ -116,7 +117,7 @@ def write_atomically(path: Path, data: bytes, *, parent_exists: bool = False) ->
                 view = view[os.write(fd, view):]
         finally:
             os.close(fd)
-        os.replace(tmp, path)
+        os.replace(tmp, name)
     except BaseException:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
@@ -131,17 +132,18 @@ def _read(name: str) -> bytes:
         return f.read()
 
 
-def _temporary_beside(path: Path) -> tuple[int, str]:
-    """A new private file next to ``path``, open for writing: (descriptor, name).
+def _temporary_beside(name: str) -> tuple[int, str]:
+    """A new private file next to the file ``name``, open for writing: (descriptor, name).
 
     A name of this process first, with the fewest system calls (a build
     writes a thousand of them); a random one if that is taken.
     """
-    tmp = str(path.parent / f".{path.name}.{os.getpid()}.tmp")
+    parent, base = os.path.split(name)
+    tmp = f"{parent}/.{base}.{os.getpid()}.tmp"
     try:
         return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), tmp
     except FileExistsError:
-        return tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        return tempfile.mkstemp(dir=parent, prefix=f".{base}.", suffix=".tmp")
 
 
 @dataclass(frozen=True)
@@ -183,17 +185,18 @@ class EbinWriter:
         return self._done
 
     def _run(self) -> None:
-        made: set[Path] = set()
+        made: dict[str, str] = {}  # app -> its ebin, created
         while (item := self._queue.get()) is not None:
             app, module, binary = item
             if self._error is not None:
                 continue
-            ebin = ebin_dir(self._root, self._profile, app)
             try:
-                if ebin not in made:
-                    ebin.mkdir(parents=True, exist_ok=True)
-                    made.add(ebin)
-                wrote = write_atomically(ebin / f"{module}.beam", binary, parent_exists=True)
+                ebin = made.get(app)
+                if ebin is None:
+                    ebin = os.path.abspath(ebin_dir(self._root, self._profile, app))
+                    os.makedirs(ebin, exist_ok=True)
+                    made[app] = ebin
+                wrote = _write(f"{ebin}/{module}.beam", binary, parent_exists=True)
             except OSError as e:
                 self._error = e
                 continue
@@ -215,35 +218,34 @@ def sync_ebin(
     .beam they had, as they keep their loaded code. ``written`` says what an
     :class:`EbinWriter` already put there during the build.
     """
-    ebin = ebin_dir(root, profile, app)
+    ebin = os.path.abspath(ebin_dir(root, profile, app))
     changes = EbinChanges()
     present = _beams_in(ebin)
     if present is None and (beams or app_file is not None):
-        ebin.mkdir(parents=True, exist_ok=True)
+        os.makedirs(ebin, exist_ok=True)
     written = written or {}
     for module, binary in sorted(beams.items()):
         early = written.get(module)
         if early is not None and early.binary == binary:
             wrote = early.wrote
         else:
-            wrote = write_atomically(ebin / f"{module}.beam", binary, parent_exists=True)
+            wrote = _write(f"{ebin}/{module}.beam", binary, parent_exists=True)
         if wrote:
             changes.written.append(f"{module}.beam")
-    if app_file is not None and write_atomically(ebin / f"{app}.app", app_file,
-                                                 parent_exists=True):
+    if app_file is not None and _write(f"{ebin}/{app}.app", app_file, parent_exists=True):
         changes.written.append(f"{app}.app")
     for name in sorted(present or ()):
         module = name[: -len(".beam")]
         if module not in beams and module not in keep:
-            stale = ebin / name
-            _known.forget(os.path.abspath(stale))
+            stale = f"{ebin}/{name}"
+            _known.forget(stale)
             with contextlib.suppress(OSError):
-                stale.unlink()
+                os.unlink(stale)
                 changes.removed.append(name)
     return changes
 
 
-def _beams_in(ebin: Path) -> list[str] | None:
+def _beams_in(ebin: str) -> list[str] | None:
     """The names of the .beam files in ``ebin``; None if it is not a directory."""
     try:
         with os.scandir(ebin) as entries:
