@@ -2,17 +2,7 @@
 
 from __future__ import annotations
 
-_ESCAPES = {
-    "b": "\b",
-    "d": "\x7f",
-    "e": "\x1b",
-    "f": "\f",
-    "n": "\n",
-    "r": "\r",
-    "s": " ",
-    "t": "\t",
-    "v": "\v",
-}
+from holo.project.erlang_terms import SIMPLE_ESCAPES as _ESCAPES
 
 
 def unescape(body: str) -> str:

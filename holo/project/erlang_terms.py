@@ -94,7 +94,7 @@ _DIGITS = re.compile(r"[0-9](?:_?[0-9])*")
 _BASED_DIGITS = re.compile(r"[0-9A-Za-z](?:_?[0-9A-Za-z])*")
 _EXPONENT = re.compile(r"[eE][+-]?[0-9](?:_?[0-9])*")
 
-_SIMPLE_ESCAPES = {
+SIMPLE_ESCAPES = {
     "b": "\b",
     "d": "\x7f",
     "e": "\x1b",
@@ -300,7 +300,7 @@ class _Lexer:
         if c == "\n":
             self._newline_consumed()
         self.pos += 1
-        return _SIMPLE_ESCAPES.get(c, c)
+        return SIMPLE_ESCAPES.get(c, c)
 
     def _quoted(self, quote: str, what: str) -> str:
         text, start = self.text, self.pos
@@ -608,7 +608,7 @@ def _escape_char(c: str, quote: str) -> str:
     if c == quote or c == "\\":
         return "\\" + c
     code = ord(c)
-    for letter, char in _SIMPLE_ESCAPES.items():
+    for letter, char in SIMPLE_ESCAPES.items():
         if c == char and letter not in "ds":
             return "\\" + letter
     if code < 0x20 or code == 0x7F:
