@@ -100,6 +100,11 @@ def test_client_settings_name_nodes_in_either_shape() -> None:
         "holo.nodes: 3 is not an Erlang node name (name@host)",
         "holo.cookie must be a non-empty string",
     ]
+    spaced = {"nodes": ["a@h", "b c@h"], "cookie": "two words"}
+    assert from_client(spaced) == (NodeTargets(("a@h",), None), [
+        "holo.nodes: 'b c@h' is not an Erlang node name (name@host)",
+        "holo.cookie: the cookie holds spaces or control characters",
+    ])
 
 
 def test_nodes_and_cookie_each_come_from_the_first_place_that_sets_them() -> None:
