@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import os
 import sys
 import time
@@ -22,8 +23,9 @@ from holo.cli_commands.common import (
     exit_status,
     print_json,
 )
-from holo.diagnostics import Severity
+from holo.diagnostics import Diagnostic, Severity
 from holo.errors import UserError
+from holo.queries.codegen import original_path
 from holo.session import Session, open_session
 from holo.testing.session import TestSession, session_tests
 
@@ -86,6 +88,7 @@ def run(args: argparse.Namespace) -> int:
         report.timings_ms["load"] = round((time.perf_counter() - t) * 1e3, 1)
     report.timings_ms["total"] = round((time.perf_counter() - started) * 1e3, 1)
     problems = local_problems + remote_problems
+    report.diagnostics = [_as_the_user_names_it(d) for d in report.diagnostics]
     if args.json:
         print_json({
             "ok": report.ok and not remote_problems,
@@ -100,6 +103,13 @@ def run(args: argparse.Namespace) -> int:
     else:
         _print_human(session, report, len(loaded) + len(remote_loaded), problems)
     return exit_status(report.ok and not remote_problems, report.diagnostics)
+
+
+def _as_the_user_names_it(d: Diagnostic) -> Diagnostic:
+    """A diagnostic on a header from outside the project names it by its own path,
+    not by the name the compile job gave it."""
+    path = original_path(d.path)
+    return d if path == d.path else dataclasses.replace(d, path=path)
 
 
 def _load_locally(session: Session, report: BuildReport) -> tuple[list[str], list[str]]:

@@ -517,3 +517,26 @@ def test_cached_lists_only_modules_the_cache_answered(tmp_path: Path, cache: Pat
         second = build(s.workspace, s.compiler)
         assert (second.compiled, second.cached) == ([], ["fine"])
         assert not second.ok and set(second.results) == {"a", "b", "fine"}
+
+
+def test_a_diagnostic_in_a_header_outside_the_project_names_its_real_path(
+    tmp_path: Path, cache: Path
+) -> None:
+    shared = tmp_path / "shared"
+    shared.mkdir()
+    header = shared / "common.hrl"
+    header.write_text("-define(RATE, 3).\nbroken(.\n")
+    root = tmp_path / "proj"
+    (root / "src").mkdir(parents=True)
+    (root / "rebar.config").write_text('{erl_opts, [{i, "../shared"}]}.')
+    (root / "src" / "proj.app.src").write_text("{application, proj, []}.")
+    (root / "src" / "a.erl").write_text(
+        '-module(a).\n-export([rate/0]).\n-include("common.hrl").\nrate() -> ?RATE.\n'
+    )
+    as_json = holo_build(str(root), "--json", "--cache-dir", str(cache))
+    assert as_json.returncode == 1, as_json.stderr
+    files = {d["file"] for d in json.loads(as_json.stdout)["diagnostics"]}
+    assert files == {header.resolve().as_posix()}
+    human = holo_build(str(root), "--cache-dir", str(cache))
+    assert f"{header.resolve().as_posix()}:2:" in human.stdout
+    assert "_holo_external" not in human.stdout + as_json.stdout
