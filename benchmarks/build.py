@@ -6,7 +6,12 @@ stdlib laid out as a project) it times, as a user would run them:
 * cold build (empty cache, no _build), no-op build, one-module edit, header
   edit (a macro no function uses), and a fresh clone at another path with a
   warm cache, for `holo build`, `rebar3 compile` and where it applies one
-  `erlc` compiling every file in sequence;
+  `erlc` compiling every file in sequence with the project's erl_opts flags
+  (`+debug_info` and the like: the same compile rebar3 and holo do);
+* `holo build` both ways a user runs it: in a process of its own
+  (``HOLO_DAEMON=0``, "one-shot") and served by the holo daemon
+  (``HOLO_DAEMON=wait``; the daemon is started and has served one build of
+  the project before anything is timed, and is stopped after);
 * the same edits in a warm holo process (what `holo watch` and the language
   server pay), with the memory that process uses.
 
@@ -40,6 +45,7 @@ from genproject import GeneratedProject, generate, layout_otp  # noqa: E402
 
 from holo.beam.agent_build import ensure_agent_ebin  # noqa: E402
 from holo.build.driver import build  # noqa: E402
+from holo.project.discover import discover  # noqa: E402
 from holo.session import Session  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -55,12 +61,40 @@ def timed(command: list[str], cwd: Path, env: dict[str, str] | None = None) -> f
     return elapsed
 
 
-def holo_build(root: Path, cache: Path) -> float:
-    return timed([*HOLO, "build", str(root), "--json", "--cache-dir", str(cache)], REPO)
+ONE_SHOT, DAEMON = "0", "wait"  # HOLO_DAEMON for a build in its own process, or the daemon's
+
+
+def holo_build(root: Path, cache: Path, daemon: str = ONE_SHOT) -> float:
+    return timed([*HOLO, "build", str(root), "--json", "--cache-dir", str(cache)], REPO,
+                 {**os.environ, "HOLO_DAEMON": daemon})
+
+
+def stop_daemon(cache: Path) -> None:
+    subprocess.run([*HOLO, "daemon", "stop", "--cache-dir", str(cache)], cwd=REPO,
+                   capture_output=True, check=True)
+
+
+def python_start_ms() -> tuple[float, float]:
+    """What starting Python costs before holo runs: bare, and with this environment's
+    site-packages (a development checkout's editable-install hook is imported there)."""
+    def best(flags: list[str]) -> float:
+        runs = []
+        for _ in range(10):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, *flags, "-c", "pass"], check=True)
+            runs.append(time.perf_counter() - start)
+        return min(runs) * 1e3
+
+    return best(["-S"]), best([])
 
 
 def rebar3_compile(root: Path) -> float:
     return timed(["rebar3", "compile"], root, {**os.environ, "REBAR_OFFLINE": "1"})
+
+
+def erl_opts_flags(root: Path) -> list[str]:
+    """The project's erl_opts atoms (debug_info, warn_...) as erlc options."""
+    return [f"+{flag}" for flag in discover(root).model.erl_opts.flags]
 
 
 def erlc_sequential(root: Path, extra_includes: tuple[str, ...] = ()) -> float:
@@ -70,8 +104,10 @@ def erlc_sequential(root: Path, extra_includes: tuple[str, ...] = ()) -> float:
     sources = sorted(str(p) for p in root.rglob("*.erl") if "_build" not in p.parts
                      and "test" not in p.parts)
     dirs = sorted({str(p.parent) for p in root.rglob("*.hrl")} | set(extra_includes))
+    flags = erl_opts_flags(root)
     try:
-        elapsed = timed(["erlc", "-o", str(out), *(f"-I{d}" for d in dirs), *sources], root)
+        elapsed = timed(["erlc", *flags, "-o", str(out), *(f"-I{d}" for d in dirs), *sources],
+                        root)
         built = len(list(out.glob("*.beam")))
         if built != len(sources):
             raise SystemExit(f"erlc built {built} of {len(sources)} modules of {root}")
@@ -122,7 +158,7 @@ def row(
 
     ratio = f"{rebar_s / holo_s:7.1f}x" if rebar_s else "       -"
     erlc_ratio = f"{erlc_s / holo_s:6.1f}x" if erlc_s else "      -"
-    line = (f"  {name:<28} holo {cell(holo_s)}   rebar3 {cell(rebar_s)} ({ratio})   "
+    line = (f"  {name:<30} holo {cell(holo_s)}   rebar3 {cell(rebar_s)} ({ratio})   "
             f"erlc {cell(erlc_s)} ({erlc_ratio})")
     if target is not None:
         against, factor = target
@@ -135,7 +171,7 @@ def row(
 
 def agent_ready_cache(path: Path, agent_cache: Path) -> Path:
     """A cache directory that holds what holo makes once per OTP version, and nothing else."""
-    shutil.copytree(agent_cache, path)
+    shutil.copytree(agent_cache, path, ignore=shutil.ignore_patterns("daemon", "logs"))
     return path
 
 
@@ -149,9 +185,13 @@ def build_agent(work: Path) -> Path:
           f"{time.perf_counter() - start:.2f} s")
     empty = work / "empty-project"
     empty.mkdir()
-    otp_s = timed([*HOLO, "check", str(empty), "--cache-dir", str(agent_cache)], REPO)
+    otp_s = timed([*HOLO, "check", str(empty), "--cache-dir", str(agent_cache)], REPO,
+                  {**os.environ, "HOLO_DAEMON": ONE_SHOT})
     print(f"OTP's module facts, read once per OTP and holo version (not counted below): "
           f"{otp_s:.2f} s (a holo check of an empty directory)")
+    bare, with_site = python_start_ms()
+    print(f"Python start-up, in every holo command (counted): {with_site:.0f} ms with this "
+          f"environment's site-packages, {bare:.0f} ms without them")
     return agent_cache
 
 
@@ -160,21 +200,35 @@ def bench_cli(
 ) -> dict[str, float]:
     """The command-line rows; returns the figures the warm rows are compared with."""
     modules = sum(1 for p in root.rglob("*.erl") if "test" not in p.parts)
-    print(f"{label}: {modules} modules, command line")
+    print(f"{label}: {modules} modules, command line (erlc {' '.join(erl_opts_flags(root))})")
     cache = agent_ready_cache(work / f"cache-{label}", agent_cache)
     erlc_s = erlc_sequential(root, (kernel_include(),) if label == "otp-stdlib" else ())
     rebar_root = work / f"rebar-{label}"
     shutil.copytree(root, rebar_root, ignore=shutil.ignore_patterns("_build"))
-    row("cold build", holo_build(root, cache), rebar3_compile(rebar_root), erlc_s, BEAT_ERLC)
+    row("cold build (one-shot)", holo_build(root, cache), rebar3_compile(rebar_root), erlc_s,
+        BEAT_ERLC)
     rebar_noop = rebar3_compile(rebar_root)
-    row("no-op build", holo_build(root, cache), rebar_noop, target=BEAT_REBAR3)
-    rebar_edit = rebar_root / edit_file.relative_to(root)
-    append_comment(edit_file), append_comment(rebar_edit)
-    rebar_edit_s = rebar3_compile(rebar_root)
-    row("one-module edit", holo_build(root, cache), rebar_edit_s, target=BEAT_REBAR3)
-    if header is not None:
-        add_unused_macro(header), add_unused_macro(rebar_root / header.relative_to(root))
-        row("header edit (unused macro)", holo_build(root, cache), rebar3_compile(rebar_root))
+    row("no-op build (one-shot)", holo_build(root, cache), rebar_noop, target=BEAT_REBAR3)
+    holo_build(root, cache, DAEMON)  # starts the daemon, which opens the project: not timed
+    try:
+        row("no-op build (daemon)", holo_build(root, cache, DAEMON), rebar_noop,
+            target=BEAT_REBAR3)
+        rebar_edit = rebar_root / edit_file.relative_to(root)
+        append_comment(edit_file), append_comment(rebar_edit)
+        rebar_edit_s = rebar3_compile(rebar_root)
+        row("one-module edit (one-shot)", holo_build(root, cache), rebar_edit_s,
+            target=BEAT_REBAR3)
+        append_comment(edit_file)
+        row("one-module edit (daemon)", holo_build(root, cache, DAEMON), rebar_edit_s,
+            target=BEAT_REBAR3)
+        if header is not None:
+            add_unused_macro(header), add_unused_macro(rebar_root / header.relative_to(root))
+            rebar_header_s = rebar3_compile(rebar_root)
+            row("header edit (one-shot)", holo_build(root, cache), rebar_header_s)
+            add_unused_macro(header)
+            row("header edit (daemon)", holo_build(root, cache, DAEMON), rebar_header_s)
+    finally:
+        stop_daemon(cache)
     # rebar3 has no cache to share between checkouts: its fresh clone is a cold build.
     clone = work / f"clone-{label}"
     shutil.copytree(root, clone, ignore=shutil.ignore_patterns("_build"))

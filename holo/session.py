@@ -83,10 +83,18 @@ class Session:
 
     @cached_property
     def agent(self) -> BeamNode:
-        """The node that compiles: holo's own code only."""
+        """The node that compiles: holo's own code only.
+
+        A new VM loads OTP's compiler on its first compile (about 300 ms), so
+        the node compiles a module of its own as soon as it is up, while
+        holo still analyses (or, in the daemon, before the first edit).
+        """
+        from holo.beam.compile_job import WARM_UP_JOB
         from holo.beam.node import BeamNode
 
-        return BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("agent"))
+        node = BeamNode(cache_dir=self.cache_dir, log_path=self._log_path("agent"))
+        node.submit("compile", WARM_UP_JOB.to_agent())  # its result is of no use
+        return node
 
     @cached_property
     def runtime(self) -> BeamNode:

@@ -149,3 +149,17 @@ def _diagnostic(entry: Any) -> Diagnostic:
         source="erlc",
         message=message.decode(),
     )
+
+
+# What a new agent compiles first, so that OTP's compiler (epp, the passes,
+# the BEAM assembler) is loaded before the first real job arrives.
+WARM_UP_JOB = CompileJob(
+    path="src/holo_warm_up.erl",
+    source=(
+        b"-module(holo_warm_up).\n-export([f/1]).\n-record(r, {a = 1}).\n-define(M(X), {X}).\n"
+        b"f(X) when is_list(X) -> [?M(Y) || Y <- X, Y =/= #r{}];\n"
+        b"f(<<X:8, _/binary>>) -> maps:get(X, #{1 => \"one\"}, 0.5);\n"
+        b"f(X) -> try X() catch _:_ -> fun f/1 end.\n"
+    ),
+    erl_opts="[debug_info]",
+)

@@ -111,7 +111,14 @@ load_on(Target, Modules, Force) ->
 %% The module's md5 covers its code but not its attributes, and a new -vsn or a
 %% changed custom attribute changes what module_info(attributes) tells a
 %% program: both must be equal.
+running(local, Module, Beam) ->
+    %% A module this node has not loaded runs no code: spare the BEAM's decoding
+    %% (a first build loads every module).
+    erlang:module_loaded(Module) andalso running_code(local, Module, Beam);
 running(Target, Module, Beam) ->
+    running_code(Target, Module, Beam).
+
+running_code(Target, Module, Beam) ->
     case {beam_lib:md5(Beam), beam_lib:chunks(Beam, [attributes])} of
         {{ok, {Module, Md5}}, {ok, {Module, [{attributes, Attributes}]}}} ->
             case catch rcall(Target, erlang, get_module_info, [Module, md5]) of
