@@ -117,7 +117,10 @@ class Session:
         Asking for ``agent`` or ``runtime`` later waits for its start to finish.
         """
         roles = ("agent", "runtime") if agent else ("runtime",)
+        self._starters = [t for t in self._starters if t.is_alive()]
         for role in roles:
+            if self.has_node(role):  # a warm Session's, on every request
+                continue
             starter = threading.Thread(
                 target=self._start_quietly, args=(role,), name=f"holo-start-{role}", daemon=True
             )

@@ -233,9 +233,8 @@ def build(
         raise
     compiled_paths = set(compiler.compiled)
     compiled = sorted(n for n, m in modules.items() if m.path in compiled_paths)
-    cached = sorted(
-        n for n, key in keys.items() if key in compiler.hits and n not in compiled
-    )
+    ran = set(compiled)
+    cached = sorted(n for n, key in keys.items() if key in compiler.hits and n not in ran)
     diagnostics = list(project_model(db).diagnostics)
     for result in results.values():
         diagnostics.extend(result.diagnostics)
@@ -253,10 +252,16 @@ def build(
     )
     if writer is not None:
         written = writer.finish()
+        beams_of: dict[str, dict[str, bytes]] = {app: {} for app in apps}
+        failed_of: dict[str, set[str]] = {app: set() for app in apps}
+        for name, result in results.items():
+            app = modules[name].app
+            if result.binary is not None:
+                beams_of[app][name] = result.binary
+            else:
+                failed_of[app].add(name)
         for app in apps:
-            in_app = {n for n, m in modules.items() if m.app == app}
-            beams = {n: r.binary for n, r in results.items() if n in in_app and r.binary}
-            failed = {n for n in in_app if results[n].binary is None}
+            beams, failed = beams_of[app], failed_of[app]
             report.ebin[app] = sync_ebin(
                 workspace.root, profile, app or "_extra", beams, app_resource(db, app).text,
                 keep=failed, written=written.get(app or "_extra"),
