@@ -45,7 +45,6 @@ makes, and it is a pure function of the :class:`CompileJob` it is handed.
 
 from __future__ import annotations
 
-import asyncio
 import atexit
 import concurrent.futures
 import contextlib
@@ -199,6 +198,8 @@ class BeamNode:
 
         Cancelling the awaiting task cancels the request in the agent too.
         """
+        import asyncio  # imported here: the command line has no event loop, and pays for none
+
         return await asyncio.wrap_future(self.submit(kind, args))
 
     def ping(self) -> NodeInfo:

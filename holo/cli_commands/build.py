@@ -10,9 +10,6 @@ import time
 import weakref
 from dataclasses import dataclass
 
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-
 from holo.beam.node import check_node_name, default_cookie
 from holo.build.driver import BuildReport, build
 from holo.build.loading import remote_load
@@ -164,6 +161,10 @@ _last_loads: weakref.WeakKeyDictionary[Session, _LastLoad] = weakref.WeakKeyDict
 def _build(session: Session, args: argparse.Namespace) -> BuildReport:
     if args.json or not sys.stderr.isatty():
         return build(session.workspace, session.compiler, args.profile)
+    # Imported only for a terminal: rich costs a build's start-up tens of milliseconds.
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
     columns = (TextColumn("compiling"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, console=Console(stderr=True), transient=True) as bar:
         task = bar.add_task("build", total=None, visible=False)
