@@ -14,13 +14,14 @@ from __future__ import annotations
 
 import contextlib
 import time
+import weakref
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from holo.beam.compile_job import CompileResult
 from holo.build.compiler import Compiler
-from holo.build.output import EbinChanges, EbinWriter, sync_ebin
+from holo.build.output import EbinChanges, EbinWriter, Written, sync_ebin
 from holo.diagnostics import Diagnostic, Severity
 from holo.engine import Database
 from holo.inputs import project_model
@@ -196,6 +197,26 @@ def _compile_all(
     return keys
 
 
+@dataclass(frozen=True)
+class _Settled:
+    """What a build found, at the revision it saw, when every result was settled: the
+    same revision has the same answers (queries are pure), so a build of the same
+    profile at that revision needs none of its queries again."""
+
+    db: Database
+    revision: int
+    modules: dict[str, ModuleFile]
+    results: dict[str, CompileResult]
+    keys: dict[str, bytes]
+    diagnostics: list[Diagnostic]
+    apps: list[str]
+    app_files: dict[str, bytes | None]
+
+
+# Per compiler (one per Session) and profile: its last build, when it can stand again.
+_settled: weakref.WeakKeyDictionary[Compiler, dict[str, _Settled]] = weakref.WeakKeyDictionary()
+
+
 def build(
     workspace: Workspace,
     compiler: Compiler,
@@ -212,59 +233,60 @@ def build(
     db = workspace.db
     started = time.perf_counter()
     compiler.reset_counters()
-    modules = modules_of(db, profile)
-    writer = EbinWriter(workspace.root, profile) if write else None
-    try:
-        keys = _compile_all(db, compiler, modules, profile, writer, progress)
-        results: dict[str, CompileResult] = {}
-        for name in sorted(modules):
-            result = codegen(db, modules[name].path, profile)
-            if not result.settled and name in keys:
-                # The memo may hold what the agent could not answer in an earlier
-                # build; this build asked again.
-                job = compile_job(db, modules[name].path, profile)
-                if job is not None:
-                    result = compiler.result(keys[name], job)
-            results[name] = result
-    except BaseException:
-        if writer is not None:
-            with contextlib.suppress(OSError):
-                writer.finish()
-        raise
-    compiled_paths = set(compiler.compiled)
-    compiled = sorted(n for n, m in modules.items() if m.path in compiled_paths)
-    ran = set(compiled)
-    cached = sorted(n for n, key in keys.items() if key in compiler.hits and n not in ran)
-    diagnostics = list(project_model(db).diagnostics)
-    for result in results.values():
-        diagnostics.extend(result.diagnostics)
-    apps = sorted({m.app for m in modules.values()})
-    for app in apps:
-        diagnostics.extend(app_resource(db, app).diagnostics)
+    revision = db.revision
+    last = _settled.get(compiler, {}).get(profile)
+    if last is not None and last.db is db and last.revision == revision:
+        # Nothing changed since that build: its results, every one from memory.
+        found = last
+        compiled: list[str] = []
+        cached = sorted(last.keys)
+        if progress is not None:
+            for done in range(1, len(last.modules) + 1):
+                progress(done, len(last.modules))
+        written: dict[str, dict[str, Written]] = {}
+    else:
+        writer = EbinWriter(workspace.root, profile) if write else None
+        try:
+            found = _analyse_and_compile(db, compiler, profile, writer, progress, revision)
+        except BaseException:
+            if writer is not None:
+                with contextlib.suppress(OSError):
+                    writer.finish()
+            raise
+        compiled_paths = set(compiler.compiled)
+        compiled = sorted(n for n, m in found.modules.items() if m.path in compiled_paths)
+        ran = set(compiled)
+        cached = sorted(
+            n for n, key in found.keys.items() if key in compiler.hits and n not in ran
+        )
+        written = writer.finish() if writer is not None else {}
+        if db.revision == revision and all(r.settled for r in found.results.values()):
+            _settled.setdefault(compiler, {})[profile] = found
+        else:
+            _settled.get(compiler, {}).pop(profile, None)
     compile_done = time.perf_counter()
+    modules, results = found.modules, found.results
     report = BuildReport(
         profile=profile,
-        modules=modules,
-        results=results,
+        modules=dict(modules),
+        results=dict(results),
         compiled=compiled,
         cached=cached,
-        diagnostics=sorted(set(diagnostics), key=Diagnostic.sort_key),
+        diagnostics=list(found.diagnostics),
     )
-    if writer is not None:
-        written = writer.finish()
-        beams_of: dict[str, dict[str, bytes]] = {app: {} for app in apps}
-        failed_of: dict[str, set[str]] = {app: set() for app in apps}
+    if write:
+        beams_of: dict[str, dict[str, bytes]] = {app: {} for app in found.apps}
+        failed_of: dict[str, set[str]] = {app: set() for app in found.apps}
         for name, result in results.items():
             app = modules[name].app
             if result.binary is not None:
                 beams_of[app][name] = result.binary
             else:
                 failed_of[app].add(name)
-        for app in apps:
-            beams, failed = beams_of[app], failed_of[app]
+        for app in found.apps:
             report.ebin[app] = sync_ebin(
-                workspace.root, profile, app or "_extra", beams, app_resource(db, app).text,
-                keep=failed, written=written.get(app or "_extra"),
+                workspace.root, profile, app or "_extra", beams_of[app], found.app_files[app],
+                keep=failed_of[app], written=written.get(app or "_extra"),
             )
     finished = time.perf_counter()
     # Analysis and compilation overlap (jobs go to the agent as they are known),
@@ -274,3 +296,39 @@ def build(
         "write": round((finished - compile_done) * 1e3, 1),
     }
     return report
+
+
+def _analyse_and_compile(
+    db: Database,
+    compiler: Compiler,
+    profile: str,
+    writer: EbinWriter | None,
+    progress: Progress | None,
+    revision: int,
+) -> _Settled:
+    """Every module's result, compiling what is not cached; and what the report needs."""
+    modules = modules_of(db, profile)
+    keys = _compile_all(db, compiler, modules, profile, writer, progress)
+    results: dict[str, CompileResult] = {}
+    for name in sorted(modules):
+        result = codegen(db, modules[name].path, profile)
+        if not result.settled and name in keys:
+            # The memo may hold what the agent could not answer in an earlier
+            # build; this build asked again.
+            job = compile_job(db, modules[name].path, profile)
+            if job is not None:
+                result = compiler.result(keys[name], job)
+        results[name] = result
+    diagnostics = list(project_model(db).diagnostics)
+    for result in results.values():
+        diagnostics.extend(result.diagnostics)
+    apps = sorted({m.app for m in modules.values()})
+    app_files: dict[str, bytes | None] = {}
+    for app in apps:
+        resource = app_resource(db, app)
+        diagnostics.extend(resource.diagnostics)
+        app_files[app] = resource.text
+    return _Settled(
+        db, revision, modules, results, keys,
+        sorted(set(diagnostics), key=Diagnostic.sort_key), apps, app_files,
+    )  # fmt: skip

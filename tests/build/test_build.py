@@ -130,6 +130,30 @@ def test_only_the_edited_module_recompiles(session: Session, shop: Path) -> None
     assert rebuild(session, pricing).compiled == []
 
 
+def test_a_build_with_nothing_changed_reports_what_a_full_one_would(
+    session: Session, shop: Path
+) -> None:
+    pricing = shop / "src" / "shop_pricing.erl"
+    pricing.write_text(pricing.read_text() + "\nunused() -> ok.\n")  # a warning to report
+    first = rebuild(session, pricing)
+    sources = sorted(p.stem for p in (shop / "src").glob("*.erl"))
+    assert first.compiled == sources
+    again = build(session.workspace, session.compiler)
+    assert again.compiled == [] and again.cached == sources
+    assert again.binaries == first.binaries
+    assert again.diagnostics == first.diagnostics
+    assert any(d.path == "src/shop_pricing.erl" and d.code == "Cunused_function"
+               for d in again.diagnostics)
+    assert again.ebin["shop"].written == []
+    # An edit between two builds is seen, and the build after it has nothing to do.
+    pricing.write_text(pricing.read_text().replace("unused() -> ok.", "unused() -> error."))
+    edited = rebuild(session, pricing)
+    assert edited.compiled == ["shop_pricing"]
+    assert edited.binaries["shop_pricing"] != first.binaries["shop_pricing"]
+    after = build(session.workspace, session.compiler)
+    assert after.compiled == [] and after.binaries == edited.binaries
+
+
 def test_an_unused_header_macro_recompiles_nothing_and_a_used_one_only_its_users(
     session: Session, shop: Path
 ) -> None:
