@@ -125,11 +125,14 @@ def _load_locally(session: Session, report: BuildReport) -> tuple[list[str], lis
     if last is not None and last.still_holds(session, tests, binaries):
         return list(last.loaded), []
     load = tests.load(report)
-    stale = tests._sync().stale(set(binaries), binaries)
-    loaded = sorted(set(binaries) - stale)
     if load.problems:
+        # Some module was left on other code: ask which (hashing every binary again).
+        stale = tests._sync().stale(set(binaries), binaries)
+        loaded = sorted(set(binaries) - stale)
         _last_loads.pop(session, None)
     else:
+        # A load without a problem leaves every module of the build running its binary.
+        loaded = sorted(binaries)
         _last_loads[session] = _LastLoad(
             dict(binaries), tests.binaries_sent, session.runtime.restarts, loaded
         )
