@@ -127,7 +127,7 @@ def _load_locally(session: Session, report: BuildReport) -> tuple[list[str], lis
     load = tests.load(report)
     if load.problems:
         # Some module was left on other code: ask which (hashing every binary again).
-        stale = tests._sync().stale(set(binaries), binaries)
+        stale = tests.not_running(binaries)
         loaded = sorted(set(binaries) - stale)
         _last_loads.pop(session, None)
     else:

@@ -28,14 +28,14 @@ PROFILE = "test"
 MFA = tuple[str, str, int]
 
 
-@query(name="holo.testing.on_load", persist=True)
-def on_load_of(db: Any, path: str) -> tuple[tuple[str, int], ...]:
-    """The ``-on_load`` function(s) of the module in ``path`` (test profile).
+@query(name="holo.testing.on_load", persist=True, version=2)
+def on_load_of(db: Any, path: str, profile: str) -> tuple[tuple[str, int], ...]:
+    """The ``-on_load`` function(s) of the module in ``path``, as ``profile`` compiles it.
 
     Persisted and small: a warm run learns which modules have one without
     decoding every module's resolved result.
     """
-    resolved = resolve(db, path, PROFILE)
+    resolved = resolve(db, path, profile)
     if resolved is None:
         return ()
     return tuple((name, arity) for name, arity, *_ in resolved.on_load)
@@ -44,9 +44,13 @@ def on_load_of(db: Any, path: str) -> tuple[tuple[str, int], ...]:
 class LoadTimeCode:
     """The load-time reach of the ``-on_load`` modules of one build, found on demand."""
 
-    def __init__(self, db: Any, modules: Mapping[str, ModuleFile]) -> None:
+    def __init__(
+        self, db: Any, modules: Mapping[str, ModuleFile], profile: str = PROFILE
+    ) -> None:
         self.db = db
         self.modules = modules
+        # The build's profile: what it resolved already, and what the node runs.
+        self.profile = profile
         self._resolved: dict[str, ResolvedModule | None] = {}
         self._functions: dict[str, dict[tuple[str, int], ResolvedFunction]] = {}
         self._reach: dict[str, frozenset[MFA]] = {}
@@ -55,7 +59,7 @@ class LoadTimeCode:
         if module not in self._resolved:
             entry = self.modules.get(module)
             self._resolved[module] = (
-                resolve(self.db, entry.path, PROFILE) if entry is not None else None
+                resolve(self.db, entry.path, self.profile) if entry is not None else None
             )
         return self._resolved[module]
 
@@ -70,7 +74,7 @@ class LoadTimeCode:
     def on_load(self, module: str) -> tuple[tuple[str, int], ...]:
         """The module's ``-on_load`` function(s), if it has one."""
         entry = self.modules.get(module)
-        return on_load_of(self.db, entry.path) if entry is not None else ()
+        return on_load_of(self.db, entry.path, self.profile) if entry is not None else ()
 
     def on_load_modules(self) -> list[str]:
         return sorted(m for m in self.modules if self.on_load(m))

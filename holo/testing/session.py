@@ -26,7 +26,7 @@ import tempfile
 import threading
 import time
 import weakref
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from holo.build.driver import BuildReport, build, modules_of
@@ -111,6 +111,12 @@ class TestSession:
         """
         with self._lock:
             return self._load(report, set(removed or ()), self._load_time(report))
+
+    def not_running(self, binaries: Mapping[str, bytes]) -> set[str]:
+        """The modules of ``binaries`` the runtime node does not run exactly, as its
+        loads left it (those a load refused, or that were never loaded)."""
+        with self._lock:
+            return self._sync().stale(set(binaries), binaries)
 
     @property
     def binaries_sent(self) -> int:
@@ -212,7 +218,7 @@ class TestSession:
         return self._code
 
     def _load_time(self, report: BuildReport) -> LoadTimeCode:
-        return LoadTimeCode(self.session.db, report.modules)
+        return LoadTimeCode(self.session.db, report.modules, report.profile)
 
     def _load_time_digests(self, report: BuildReport, load_time: LoadTimeCode) -> dict[str, bytes]:
         """For each -on_load module, what its on_load runs (see load_time.py)."""
