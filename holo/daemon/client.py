@@ -81,8 +81,9 @@ def run(argv: Sequence[str], command: str) -> int | None:
                 sock.close()
             if isinstance(outcome, int):
                 return outcome
-            if outcome == REFUSED:
-                return None
+            # REFUSED, or STALE from the daemon just started: it will not match
+            # this client however often it is restarted.
+            return None
         time.sleep(0.02)
     return None
 
@@ -194,11 +195,18 @@ def start(cache_dir: str) -> bool:
         return False
     import subprocess
 
+    # The daemon runs from "/", so it must find holo where this process found it
+    # (`python -m holo.cli` in a directory holding a holo/ imports that one).
+    import holo
+
+    here = os.path.dirname(os.path.dirname(os.path.abspath(holo.__file__)))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (here, env.get("PYTHONPATH")) if p)
     try:
         with log:
             subprocess.Popen(
                 [sys.executable, "-m", "holo.daemon", cache_dir],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
                 cwd="/", start_new_session=True, close_fds=True,
             )  # fmt: skip
     except OSError:

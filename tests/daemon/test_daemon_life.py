@@ -245,3 +245,20 @@ def test_the_daemon_is_for_its_user_alone(holo: Holo, installed_holo: Path) -> N
         other.clean_up()
         shutil.rmtree(cache, ignore_errors=True)
         shutil.rmtree(cache.parent / f"{cache.name}-shop", ignore_errors=True)
+
+
+def test_a_daemon_runs_the_holo_its_client_imported(holo: Holo, tmp_path: Path) -> None:
+    # `python -m holo.cli` in a directory holding a holo/ imports that holo, not the
+    # one on PYTHONPATH; the daemon, which runs from "/", must import the same one.
+    shop = copy_shop(tmp_path / "shop")
+    here = install_copy(tmp_path / "checkout")
+    result = run_holo(["build", str(shop), "--json"], {**holo.env, "HOLO_DAEMON": "wait"},
+                      cwd=here)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["ok"] is True
+    status = holo.status()
+    assert status is not None, "the client ran the build itself: its daemon never matched"
+    assert status["requests"] == 1
+    again = run_holo(["build", str(shop), "--json"], {**holo.env, "HOLO_DAEMON": "1"}, cwd=here)
+    assert json.loads(again.stdout)["compiled"] == []
+    assert holo.requests() == 2
