@@ -5,7 +5,6 @@ Standard library only: the client imports this.
 
 from __future__ import annotations
 
-import json
 import struct
 
 TYPE_CHECKING = False  # importing typing costs the client milliseconds
@@ -21,8 +20,45 @@ class ProtocolError(Exception):
     """The other side sent something that is not a frame, or hung up inside one."""
 
 
+try:
+    # The json package imports re and more: a tenth of a no-op build through
+    # the daemon. Its C scanner and encoder, which json itself uses, do not.
+    import _json
+
+    class _Context:  # what the scanner reads of a json.JSONDecoder
+        strict = True
+        object_hook = object_pairs_hook = parse_constant = None
+        parse_float, parse_int = float, int
+        memo: dict[str, str] = {}
+
+    _scan = _json.make_scanner(_Context())
+    _encode = _json.make_encoder(
+        None, None, _json.encode_basestring_ascii, None, ":", ",", False, False, False
+    )
+
+    def _dumps(message: dict[str, Any]) -> str:
+        return "".join(_encode(message, 0))
+
+    def _loads(text: str) -> Any:
+        try:
+            value, end = _scan(text, 0)
+        except StopIteration:
+            raise ValueError("no JSON value") from None
+        if end != len(text):
+            raise ValueError(f"extra data at {end}")
+        return value
+
+except (ImportError, AttributeError):  # another Python implementation
+    import json
+
+    def _dumps(message: dict[str, Any]) -> str:
+        return json.dumps(message, separators=(",", ":"))
+
+    _loads = json.loads
+
+
 def send(sock: socket, message: dict[str, Any]) -> None:
-    data = json.dumps(message, separators=(",", ":")).encode("utf-8")
+    data = _dumps(message).encode("utf-8")
     sock.sendall(_HEADER.pack(len(data)) + data)
 
 
@@ -37,7 +73,7 @@ def receive(sock: socket) -> dict[str, Any] | None:
     body = _read(sock, size, at_boundary=False)
     assert body is not None
     try:
-        message = json.loads(body.decode("utf-8"))
+        message = _loads(body.decode("utf-8"))
     except (UnicodeDecodeError, ValueError) as e:
         raise ProtocolError(f"a frame that is not JSON: {e}") from None
     if not isinstance(message, dict):

@@ -15,7 +15,9 @@ def test_frames_round_trip_with_any_text() -> None:
     a, b = socket.socketpair()
     with a, b:
         messages = [{"out": "héllo\n"}, {"err": "\udcff bytes that were not UTF-8"},
-                    {"exit": 2}, {"out": "x" * 3_000_000}]
+                    {"exit": 2}, {"out": "x" * 3_000_000},
+                    {"kind": "run", "argv": ["build", "--json"], "env": {"K": "v\t\"q\""},
+                     "stdout_tty": False, "columns": None, "lines": [24, 1.5]}]
 
         def sender() -> None:
             for message in messages:
@@ -33,6 +35,8 @@ def test_frames_round_trip_with_any_text() -> None:
     struct.pack(">I", 10) + b"abc",  # closed inside a frame
     struct.pack(">I", 3) + b"abc",  # not JSON
     struct.pack(">I", 2) + b"[]",  # not an object
+    struct.pack(">I", 3) + b"{}x",  # more after the object
+    struct.pack(">I", 0),  # empty
     struct.pack(">I", protocol.MAX_FRAME + 1),  # too big to take
 ])
 def test_a_bad_frame_is_a_protocol_error(raw: bytes) -> None:
