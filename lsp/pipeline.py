@@ -203,10 +203,12 @@ class Pipeline:
         return self._ready.wait(timeout) and self.session is not None
 
     def wait_applied(self, timeout: float = EDIT_WAIT_S) -> None:
-        """Wait until the edits received so far are inputs (or ``timeout`` passes)."""
+        """Wait until the edits and file changes received so far are inputs (or
+        ``timeout`` passes)."""
         with self._cond:
             self._cond.wait_for(
-                lambda: self._stopping or (not self._pending and self._generation % 2 == 0),
+                lambda: self._stopping
+                or (not self._pending and not self._pending_disk and self._generation % 2 == 0),
                 timeout=timeout,
             )
 
