@@ -35,6 +35,7 @@ import os
 import re
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -70,6 +71,18 @@ DAEMON_SETTLE_S = 3.0
 def holo_build(root: Path, cache: Path, daemon: str = ONE_SHOT) -> float:
     return timed([*HOLO, "build", str(root), "--json", "--cache-dir", str(cache)], REPO,
                  {**os.environ, "HOLO_DAEMON": daemon})
+
+
+DAEMON_SAMPLES = 5  # daemon rows take tens of ms: one sample is mostly noise
+
+
+def daemon_median(root: Path, cache: Path, before: Callable[[], object] = lambda: None) -> float:
+    """The median of DAEMON_SAMPLES daemon builds, each after ``before()`` (an edit)."""
+    times = []
+    for _ in range(DAEMON_SAMPLES):
+        before()
+        times.append(holo_build(root, cache, DAEMON))
+    return statistics.median(times)
 
 
 def stop_daemon(cache: Path) -> None:
@@ -182,7 +195,7 @@ def row(
 
     ratio = f"{rebar_s / holo_s:7.1f}x" if rebar_s else "       -"
     erlc_ratio = f"{erlc_s / holo_s:6.1f}x" if erlc_s else "      -"
-    line = (f"  {name:<30} holo {cell(holo_s)}   rebar3 {cell(rebar_s)} ({ratio})   "
+    line = (f"  {name:<38} holo {cell(holo_s)}   rebar3 {cell(rebar_s)} ({ratio})   "
             f"erlc {cell(erlc_s)} ({erlc_ratio})")
     if target is not None:
         against, factor = target
@@ -238,15 +251,15 @@ def bench_cli(
     # background, for the first edit; timed builds come once it has.
     time.sleep(DAEMON_SETTLE_S)
     try:
-        row("no-op build (daemon)", holo_build(root, cache, DAEMON), rebar_noop,
-            target=BEAT_REBAR3)
+        row(f"no-op build (daemon, median of {DAEMON_SAMPLES})", daemon_median(root, cache),
+            rebar_noop, target=BEAT_REBAR3)
         rebar_edit = rebar_root / edit_file.relative_to(root)
         append_comment(edit_file), append_comment(rebar_edit)
         rebar_edit_s = rebar3_compile(rebar_root)
         row("one-module edit (one-shot)", holo_build(root, cache), rebar_edit_s,
             target=BEAT_REBAR3)
-        append_comment(edit_file)
-        row("one-module edit (daemon)", holo_build(root, cache, DAEMON), rebar_edit_s,
+        row(f"one-module edit (daemon, median of {DAEMON_SAMPLES})",
+            daemon_median(root, cache, lambda: append_comment(edit_file)), rebar_edit_s,
             target=BEAT_REBAR3)
         if header is not None:
             add_unused_macro(header), add_unused_macro(rebar_root / header.relative_to(root))
