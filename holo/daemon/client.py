@@ -57,35 +57,35 @@ def run(argv: Sequence[str], command: str) -> int | None:
     except OSError:
         return None
     request = _request(argv, cwd)
-    sock = connect(cache_dir)
-    if sock is not None:
-        try:
-            outcome = _serve(sock, request, command)
-        finally:
-            sock.close()
-        if isinstance(outcome, int):
-            return outcome
-        if outcome == REFUSED:
-            return None
+    outcome = _ask_daemon(cache_dir, request, command)
+    if isinstance(outcome, int):
+        return outcome
+    if outcome == REFUSED:
+        return None
     if not start(cache_dir):
         return None
     if os.environ.get("HOLO_DAEMON") != "wait":
         return None
     deadline = time.monotonic() + START_WAIT_S
     while time.monotonic() < deadline:
-        sock = connect(cache_dir)
-        if sock is not None:
-            try:
-                outcome = _serve(sock, request, command)
-            finally:
-                sock.close()
-            if isinstance(outcome, int):
-                return outcome
+        outcome = _ask_daemon(cache_dir, request, command)
+        if outcome is not None:
             # REFUSED, or STALE from the daemon just started: it will not match
             # this client however often it is restarted.
-            return None
+            return outcome if isinstance(outcome, int) else None
         time.sleep(0.02)
     return None
+
+
+def _ask_daemon(cache_dir: str, request: dict[str, Any], command: str) -> int | str | None:
+    """The daemon's answer to ``request`` (see :func:`_serve`); None when none listens."""
+    sock = connect(cache_dir)
+    if sock is None:
+        return None
+    try:
+        return _serve(sock, request, command)
+    finally:
+        sock.close()
 
 
 def _request(argv: Sequence[str], cwd: str) -> dict[str, Any]:
