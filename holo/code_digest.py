@@ -8,6 +8,7 @@ CI machine and a laptop) share their caches.
 
 from __future__ import annotations
 
+import functools
 import os
 
 try:  # hashlib's blake2b without loading OpenSSL
@@ -15,7 +16,7 @@ try:  # hashlib's blake2b without loading OpenSSL
 except ImportError:  # another Python implementation
     from hashlib import blake2b
 
-from holo.daemon.fingerprint import source_dirs
+from holo.daemon.fingerprint import source_dirs, source_files
 
 # What holo runs: Python, the Erlang it compiles into the agent, and the data
 # files that drive it. Byte-code caches and editors' droppings are not.
@@ -23,21 +24,27 @@ SOURCE_SUFFIXES = (".py", ".erl", ".hrl", ".scm", ".json")
 
 
 def code_digest(dirs: list[str] | None = None) -> str:
-    """blake2b-128 of the relative path and bytes of every source file under ``dirs``."""
+    """blake2b-128 of the relative path and bytes of every source file under ``dirs``
+    (holo's own by default: the code this process imported, read once)."""
+    return _own_code_digest() if dirs is None else _digest(dirs)
+
+
+@functools.cache
+def _own_code_digest() -> str:
+    return _digest(source_dirs())
+
+
+def _digest(dirs: list[str]) -> str:
     h = blake2b(digest_size=16)
-    for top in dirs if dirs is not None else source_dirs():
-        for dirpath, dirnames, filenames in os.walk(top):
-            dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
-            for name in sorted(filenames):
-                if not name.endswith(SOURCE_SUFFIXES):
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    with open(path, "rb") as f:
-                        data = f.read()
-                except OSError:
-                    continue
-                relative = os.path.relpath(path, top).replace(os.sep, "/")
-                h.update(f"{os.path.basename(top)}/{relative}\0{len(data)}\0".encode())
-                h.update(data)
+    for top, path in source_files(dirs):
+        if not path.endswith(SOURCE_SUFFIXES):
+            continue
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        relative = os.path.relpath(path, top).replace(os.sep, "/")
+        h.update(f"{os.path.basename(top)}/{relative}\0{len(data)}\0".encode())
+        h.update(data)
     return h.hexdigest()

@@ -17,6 +17,10 @@ except ImportError:  # another Python implementation
 
 import holo
 
+TYPE_CHECKING = False  # importing typing costs the client milliseconds
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 # holo's packages; queries/, lsp/ and watch/ may live outside holo/ (package-dir).
 PACKAGES = ("holo", "holo.queries", "holo.lsp", "holo.watch")
 
@@ -54,16 +58,22 @@ def fingerprint() -> str:
     # The environment (a virtualenv's prefix), not the name it was started by:
     # `holo` and `python -m holo.cli` run the same holo.
     h.update(f"{holo.__version__}\0{sys.prefix}\0{sys.version}\0".encode())
-    for top in source_dirs():
+    for _top, path in source_files(source_dirs()):
+        if path.endswith((".pyc", ".pyo")):
+            continue
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="replace"))
+    return h.hexdigest()
+
+
+def source_files(dirs: list[str]) -> Iterator[tuple[str, str]]:
+    """(top, path) of every file under each of ``dirs``, in a stable order,
+    byte-code caches' directories left out."""
+    for top in dirs:
         for dirpath, dirnames, filenames in os.walk(top):
             dirnames[:] = sorted(d for d in dirnames if d != "__pycache__")
             for name in sorted(filenames):
-                if name.endswith((".pyc", ".pyo")):
-                    continue
-                path = os.path.join(dirpath, name)
-                try:
-                    st = os.stat(path)
-                except OSError:
-                    continue
-                h.update(f"{path}\0{st.st_size}\0{st.st_mtime_ns}\n".encode(errors="replace"))
-    return h.hexdigest()
+                yield top, os.path.join(dirpath, name)
