@@ -27,9 +27,11 @@ try:
 
     class _Context:  # what the scanner reads of a json.JSONDecoder
         strict = True
-        object_hook = object_pairs_hook = parse_constant = None
+        object_hook = object_pairs_hook = None
         parse_float, parse_int = float, int
-        memo: dict[str, str] = {}
+        # As json.loads reads them.
+        parse_constant = {"-Infinity": -float("inf"), "Infinity": float("inf"),
+                          "NaN": float("nan")}.__getitem__  # fmt: skip
 
     _scan = _json.make_scanner(_Context())
     _encode = _json.make_encoder(
